@@ -1,0 +1,86 @@
+//! Cancelling ISV SaaS subscriptions (RULES.md section 8).
+
+use crate::engine::EngineError;
+use crate::engine::catalog::{BillingType, Frequency};
+use crate::engine::observe::{EventKind, LineKind, Observer, StepResult, Subject};
+use crate::engine::rules::{Code, Rule};
+use crate::engine::script::SubscriptionRef;
+use crate::engine::state::Status;
+use crate::engine::time::format_date;
+use crate::engine::world::World;
+use crate::policy::{Permission, PostWindowCancel};
+
+impl<O: Observer> World<'_, O> {
+    pub(crate) fn cancel(&mut self, reference: SubscriptionRef) -> Result<StepResult, EngineError> {
+        const ACTION: &str = "cancel";
+        if !self.permitted(Permission::Cancel) {
+            return Ok(self.deny(ACTION, Subject::Partner, Permission::Cancel));
+        }
+        let Some(id) = self.resolve(reference) else { return Ok(self.not_found(ACTION, reference)) };
+        let subject = Subject::Subscription(id);
+        let subscription = self.sub(id);
+        if subscription.status == Status::Deleted {
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
+        }
+        let offer = self.offer(subscription.offer);
+        if offer.is_microsoft() {
+            return Ok(self.refuse(ACTION, subject, Code::CancelNotSupportedUseSuspend, Rule::CancelMicrosoft, |w| {
+                format!("{} is a Microsoft subscription: suspend it instead", w.label(id))
+            }));
+        }
+        if subscription.in_trial() {
+            self.accept(ACTION, subject, Rule::TrialIsvCancel, |w| format!("{} cancelled during its free trial: nothing charged or credited", w.label(id)));
+            self.delete(id, Rule::TrialIsvCancel, "cancelled during its free trial");
+            return Ok(StepResult::default());
+        }
+        if offer.billing == BillingType::Usage {
+            self.accept(ACTION, subject, Rule::CancelUsage, |w| {
+                format!("{} de-provisioned at once; usage is never refunded, usage recorded so far is still billed", w.label(id))
+            });
+            self.delete(id, Rule::CancelUsage, "a usage-based service cancelled");
+            return Ok(StepResult::default());
+        }
+        if subscription.cancel_scheduled {
+            return Ok(self.refuse(ACTION, subject, Code::CancellationAlreadyScheduled, Rule::CancelAfterWindow, |w| {
+                format!("{} is already cancelled at the end of its term", w.label(id))
+            }));
+        }
+        let window = match subscription.billing {
+            Some(Frequency::Annual) => self.policy.cancel_window_annual,
+            _ => self.policy.cancel_window_monthly,
+        };
+        let ordered_at = subscription.ordered_at;
+        let window_end = ordered_at.checked_add(window).ok_or_else(|| self.overflow("a cancellation window"))?;
+        self.hit(Rule::CancelWindow);
+        if self.now < window_end {
+            self.accept(ACTION, subject, Rule::CancelInWindow, |w| {
+                format!("{} cancelled inside its {window} window (ordered {ordered_at}, window ends {window_end}): deleted with a full credit", w.label(id))
+            });
+            self.credit_everything(id, LineKind::CancelCredit, Rule::BillCancelCredit)?;
+            self.delete(id, Rule::CancelInWindow, "cancelled inside its cancellation window");
+            return Ok(StepResult::default());
+        }
+        match self.policy.post_window_cancel {
+            PostWindowCancel::Reject => Ok(self.refuse(ACTION, subject, Code::CancellationWindowPassed, Rule::CancelAfterWindow, |w| {
+                format!("{}'s {window} cancellation window ended at {window_end}", w.label(id))
+            })),
+            PostWindowCancel::ScheduleAtRenewal => {
+                let subscription = self.sub_mut(id);
+                subscription.cancel_scheduled = true;
+                subscription.auto_renew = false;
+                self.accept(ACTION, subject, Rule::CancelAfterWindow, |w| {
+                    format!("{}'s {window} window ended at {window_end}: the cancellation is scheduled for the end of the term", w.label(id))
+                });
+                self.done(EventKind::CancellationScheduled, subject_of(id), Rule::CancelAfterWindow, |w| {
+                    let end = w.sub(id).schedule.map(|s| format_date(s.term_end())).unwrap_or_default();
+                    format!("{} stays active, will not renew, nothing is credited; deleted on {end}", w.label(id))
+                });
+                Ok(StepResult::default())
+            }
+        }
+    }
+}
+
+fn subject_of(id: crate::engine::observe::SubscriptionId) -> Subject {
+    Subject::Subscription(id)
+}

@@ -1,0 +1,37 @@
+//! The pure simulation: a scenario's script run over simulated time through the rules.
+//!
+//! The engine never reads the wall clock, files or the environment, and knows nothing of
+//! YAML or the command line. Given the same [`Script`] it makes the same decisions in the same
+//! order, every time: its state is ordered (`Vec`s indexed by creation order, a
+//! `BinaryHeap` with a total order), and it has no randomness.
+
+pub mod addon;
+pub mod buy;
+pub mod calendar;
+pub mod cancel;
+pub mod catalog;
+pub mod ledger;
+pub mod money;
+pub mod observe;
+pub mod quantity;
+pub mod renew;
+pub mod rules;
+pub mod script;
+pub mod state;
+pub mod suspend;
+pub mod time;
+pub mod trial;
+pub mod world;
+
+pub use script::Script;
+pub use world::{FinalState, Limits, run};
+
+/// A run that cannot finish. Both are consequences of the input (an absurd horizon or
+/// absurd numbers), reported with the step they happened in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("arithmetic overflow computing {what}{}: the numbers are too large", step.map(|s| format!(" in step {}", s + 1)).unwrap_or_default())]
+    Overflow { step: Option<usize>, what: String },
+    #[error("the run produced more than {limit} events (reached at {at}); shorten the scenario's horizon or raise --max-events")]
+    TooManyEvents { limit: u64, at: time::Instant },
+}

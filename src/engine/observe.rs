@@ -1,0 +1,257 @@
+//! What the engine reports while it runs: events, ledger lines, invoices and step results.
+//!
+//! The engine hands these to an [`Observer`]. A scenario run records everything (with a
+//! sentence of detail per event) to build the outcome; a large what-if run only adds them into
+//! aggregates, and never pays for the detail text: the engine formats it only for an
+//! observer that asks ([`Observer::WANTS_DETAIL`]).
+
+use chrono::NaiveDate;
+
+use crate::engine::catalog::OfferId;
+use crate::engine::money::{Decimal, Money};
+use crate::engine::rules::{Code, Rule};
+use crate::engine::script::{CustomerId, UserId};
+use crate::engine::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SubscriptionId(pub u32);
+
+impl SubscriptionId {
+    /// `sub-0001` for the first subscription created.
+    pub fn display(self) -> String {
+        format!("sub-{:04}", self.0 + 1)
+    }
+}
+
+/// Where an event came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A partner action of step `index` (0-based).
+    Action { step: u32 },
+    /// A scheduled event of the simulated clock.
+    Scheduled,
+    /// The start of the run.
+    Setup,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventResult {
+    /// An action was accepted.
+    Ok,
+    /// An action was refused (with a code).
+    Rejected,
+    /// A consequence happened (a scheduled event, or an effect of an action).
+    Done,
+}
+
+impl EventResult {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventResult::Ok => "ok",
+            EventResult::Rejected => "rejected",
+            EventResult::Done => "done",
+        }
+    }
+}
+
+/// What an event is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Partner,
+    Customer(CustomerId),
+    Offer(OfferId),
+    Subscription(SubscriptionId),
+    Invoice(NaiveDate),
+    Cart(CustomerId, String),
+}
+
+/// The kinds of events, named as they appear in `events.csv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventKind {
+    /// An action, by its scenario name (`suspend`, `buy`...).
+    Action(&'static str),
+    PartnerRegistered,
+    OfferListed,
+    CartLine,
+    SubscriptionCreated,
+    SetupLink,
+    TrialStarted,
+    TrialConverted,
+    TrialExpired,
+    TermStarted,
+    AddonAligned,
+    QuantityChanged,
+    Suspended,
+    DeletionScheduled,
+    Reactivated,
+    CancellationScheduled,
+    AutoRenewChanged,
+    Renewed,
+    Deleted,
+    PeriodBilled,
+    PeriodNotBilled,
+    InvoiceIssued,
+    PriceChanged,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Action(name) => name,
+            EventKind::PartnerRegistered => "partner-registered",
+            EventKind::OfferListed => "offer-listed",
+            EventKind::CartLine => "cart-line",
+            EventKind::SubscriptionCreated => "subscription-created",
+            EventKind::SetupLink => "setup-link",
+            EventKind::TrialStarted => "trial-started",
+            EventKind::TrialConverted => "trial-converted",
+            EventKind::TrialExpired => "trial-expired",
+            EventKind::TermStarted => "term-started",
+            EventKind::AddonAligned => "addon-aligned",
+            EventKind::QuantityChanged => "quantity-changed",
+            EventKind::Suspended => "suspended",
+            EventKind::DeletionScheduled => "deletion-scheduled",
+            EventKind::Reactivated => "reactivated",
+            EventKind::CancellationScheduled => "cancellation-scheduled",
+            EventKind::AutoRenewChanged => "auto-renew-changed",
+            EventKind::Renewed => "renewed",
+            EventKind::Deleted => "deleted",
+            EventKind::PeriodBilled => "period-billed",
+            EventKind::PeriodNotBilled => "period-not-billed",
+            EventKind::InvoiceIssued => "invoice-issued",
+            EventKind::PriceChanged => "price-changed",
+        }
+    }
+}
+
+/// One decision or happening, with the rule that made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub at: Instant,
+    pub source: Source,
+    pub actor: Option<UserId>,
+    pub kind: EventKind,
+    pub subject: Subject,
+    pub result: EventResult,
+    pub code: Option<Code>,
+    pub rule: Rule,
+}
+
+/// The kind of a ledger line (RULES.md section 10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LineKind {
+    CycleFee,
+    TermFee,
+    ProrateCharge,
+    ProrateCredit,
+    CancelCredit,
+    Trial,
+    Usage,
+}
+
+impl LineKind {
+    pub const ALL: [LineKind; 7] = [
+        LineKind::CycleFee,
+        LineKind::TermFee,
+        LineKind::ProrateCharge,
+        LineKind::ProrateCredit,
+        LineKind::CancelCredit,
+        LineKind::Trial,
+        LineKind::Usage,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            LineKind::CycleFee => "cycle-fee",
+            LineKind::TermFee => "term-fee",
+            LineKind::ProrateCharge => "prorate-charge",
+            LineKind::ProrateCredit => "prorate-credit",
+            LineKind::CancelCredit => "cancel-credit",
+            LineKind::Trial => "trial",
+            LineKind::Usage => "usage",
+        }
+    }
+    pub fn from_name(name: &str) -> Option<LineKind> {
+        LineKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+/// How a line's amount was computed, for `cspsim explain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Computation {
+    /// quantity x unit price.
+    Full,
+    /// days x period price / period days x quantity, the rate exact.
+    Prorated { period_days: u32 },
+    /// days x rate x quantity, the daily rate rounded to `decimals` first.
+    ProratedRoundedRate { rate: i128, decimals: u32 },
+    /// The exact negative of an earlier charge.
+    Reversal,
+    /// units x unit price.
+    Usage,
+}
+
+/// A line of the partner's billing ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerLine {
+    pub customer: CustomerId,
+    pub subscription: SubscriptionId,
+    pub offer: OfferId,
+    pub kind: LineKind,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub quantity: Decimal,
+    /// The price per license (or unit) for the line's whole billed period.
+    pub unit_price: Money,
+    /// Days of the service period the line covers (none for usage).
+    pub days: Option<u32>,
+    pub amount: Money,
+    pub billable_at: Instant,
+    pub rule: Rule,
+    pub computation: Computation,
+}
+
+/// One invoice of the partner, issued on a billing date (BILL-DATE).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invoice {
+    pub date: NaiveDate,
+    pub lines: Vec<LedgerLine>,
+    pub total: Money,
+}
+
+/// The result of one checkout line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineOutcome {
+    pub offer: OfferId,
+    pub refusal: Option<(Code, Rule)>,
+    pub subscription: Option<SubscriptionId>,
+}
+
+/// One offer as browsing shows it (AVAIL-EXPLAIN).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedOffer {
+    pub offer: OfferId,
+    pub refusal: Option<(Code, Rule)>,
+}
+
+/// What a step's action came to.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StepResult {
+    /// `None`: accepted (or no action). Otherwise the code and rule of the (first) refusal.
+    pub refusal: Option<(Code, Rule)>,
+    pub lines: Vec<LineOutcome>,
+    pub listing: Vec<ListedOffer>,
+}
+
+/// Receives what the engine reports. Generic (not a trait object) so that a counting
+/// observer costs nothing for the parts it ignores.
+pub trait Observer {
+    /// Whether the observer wants each event's sentence of detail. When false the engine
+    /// never formats one (and passes an empty string).
+    const WANTS_DETAIL: bool;
+    /// Called for every event.
+    fn event(&mut self, event: Event, detail: String);
+    /// Called on each billing date with the invoice (lines moved in).
+    fn invoice(&mut self, invoice: Invoice);
+    /// Called after each step with its result.
+    fn step_finished(&mut self, step: usize, result: StepResult);
+}

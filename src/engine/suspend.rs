@@ -1,0 +1,200 @@
+//! Suspension, retention, reactivation and deletion (RULES.md section 7), with the add-on
+//! cascade of ADDON-SUSPEND-CASCADE.
+
+use crate::engine::EngineError;
+use crate::engine::calendar::first_billing_date_on_or_after;
+use crate::engine::observe::{EventKind, LineKind, Observer, StepResult, Subject, SubscriptionId};
+use crate::engine::rules::{Code, Rule};
+use crate::engine::script::{SubscriptionRef, SuspendReason};
+use crate::engine::state::Status;
+use crate::engine::time::{days_between, format_date};
+use crate::engine::world::{DueKind, World};
+use crate::policy::{Permission, RetentionGap};
+
+impl<O: Observer> World<'_, O> {
+    /// SUSPEND-RETENTION: R = min(retention_days + G, cap), G = days from the customer's
+    /// account opening to the partner's first billing date on or after it.
+    pub(crate) fn retention_days(&self, id: SubscriptionId) -> (u32, u32) {
+        let customer = self.script.customer(self.sub(id).customer);
+        let gap = match self.policy.retention_gap {
+            RetentionGap::None => 0,
+            RetentionGap::AccountOpeningToFirstBilling => {
+                let first_billing = first_billing_date_on_or_after(customer.opened, self.script.partner.billing_day);
+                days_between(customer.opened, first_billing) as u32
+            }
+        };
+        let days = self.policy.retention_days + gap;
+        (self.policy.retention_cap_days.map_or(days, |cap| days.min(cap)), gap)
+    }
+
+    /// Sets and schedules the deletion date, counted from now.
+    pub(crate) fn schedule_retention_deletion(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
+        let (days, gap) = self.retention_days(id);
+        let at = self.now.midnight_days_after(i64::from(days)).ok_or_else(|| self.overflow("a deletion date"))?;
+        self.sub_mut(id).deletion_at = Some(at);
+        self.schedule(at, DueKind::RetentionDeletion, id.0);
+        self.done(EventKind::DeletionScheduled, Subject::Subscription(id), Rule::SuspendRetention, |world| {
+            let cap = world.policy.retention_cap_days.map_or_else(String::new, |c| format!(", cap {c}"));
+            format!(
+                "{}: data is deleted on {} unless reactivated before (R = {days} days: {} + G {gap}{cap})",
+                world.label(id),
+                format_date(at.date()),
+                world.policy.retention_days
+            )
+        });
+        Ok(())
+    }
+
+    pub(crate) fn suspend(&mut self, reference: SubscriptionRef, reason: SuspendReason) -> Result<StepResult, EngineError> {
+        const ACTION: &str = "suspend";
+        if !self.permitted(Permission::SuspendReactivate) {
+            return Ok(self.deny(ACTION, Subject::Partner, Permission::SuspendReactivate));
+        }
+        let Some(id) = self.resolve(reference) else { return Ok(self.not_found(ACTION, reference)) };
+        let subject = Subject::Subscription(id);
+        match self.sub(id).status {
+            Status::Deleted => return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id)))),
+            Status::Suspended => return Ok(self.refuse(ACTION, subject, Code::SubscriptionAlreadySuspended, Rule::Suspend, |w| format!("{} is already suspended", w.label(id)))),
+            Status::Expired => return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::Suspend, |w| format!("{} has expired", w.label(id)))),
+            Status::Active => {}
+        }
+        self.accept(ACTION, subject, Rule::Suspend, |w| format!("{} suspended ({}); users lose access, admins keep it", w.label(id), reason.name()));
+        self.suspend_one(id, reason, false)?;
+        let addons: Vec<SubscriptionId> = self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).status == Status::Active).collect();
+        for addon in addons {
+            self.done(EventKind::Suspended, Subject::Subscription(addon), Rule::AddonSuspendCascade, |w| {
+                format!("{} suspended with its base {}", w.label(addon), w.label(id))
+            });
+            self.suspend_one(addon, reason, true)?;
+        }
+        Ok(StepResult::default())
+    }
+
+    fn suspend_one(&mut self, id: SubscriptionId, reason: SuspendReason, with_base: bool) -> Result<(), EngineError> {
+        let now = self.now;
+        let subscription = self.sub_mut(id);
+        subscription.status = Status::Suspended;
+        subscription.suspended_at = Some(now);
+        subscription.suspend_reason = Some(reason);
+        subscription.suspended_with_base = with_base;
+        self.schedule_retention_deletion(id)?;
+        self.suspension_credit(id)
+    }
+
+    /// SUSPEND-CREDIT, BILL-SUSPEND-CREDIT: suspending is how a license subscription is
+    /// cancelled. Less than `suspend_full_credit_days` after the purchase date, everything
+    /// charged is credited; later, the rest of the billed period from today.
+    fn suspension_credit(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
+        let subscription = self.sub(id);
+        let (Some(schedule), Some(paid_since)) = (subscription.schedule, subscription.paid_since) else {
+            return Ok(()); // trials and usage: nothing was charged
+        };
+        if subscription.standing.is_empty() {
+            return Ok(());
+        }
+        self.hit(Rule::SuspendCredit);
+        let today = self.now.date();
+        let days_since_purchase = days_between(paid_since.date(), today);
+        if days_since_purchase < i64::from(self.policy.suspend_full_credit_days) {
+            return self.credit_everything(id, LineKind::ProrateCredit, Rule::BillSuspendCredit);
+        }
+        let covering = self.take_charges_covering(id, today);
+        if covering.is_empty() {
+            return Ok(());
+        }
+        let period = schedule.period();
+        let days = period.days_from(today);
+        let quantity = self.sub(id).quantity;
+        let rate_days = self.rate_days(&schedule);
+        let (amount, computation) = self.prorate(schedule.period_price, days, rate_days, quantity)?;
+        let amount = amount.checked_neg().ok_or_else(|| self.overflow("a credit"))?;
+        let posting = crate::engine::ledger::Posting {
+            kind: LineKind::ProrateCredit,
+            first_day: today,
+            last_day: period.last_day,
+            quantity,
+            unit_price: schedule.period_price,
+            days: days as u32,
+            amount,
+            rule: Rule::BillSuspendCredit,
+            computation,
+        };
+        self.post(id, posting, false);
+        Ok(())
+    }
+
+    pub(crate) fn reactivate(&mut self, reference: SubscriptionRef) -> Result<StepResult, EngineError> {
+        const ACTION: &str = "reactivate";
+        if !self.permitted(Permission::SuspendReactivate) {
+            return Ok(self.deny(ACTION, Subject::Partner, Permission::SuspendReactivate));
+        }
+        let Some(id) = self.resolve(reference) else { return Ok(self.not_found(ACTION, reference)) };
+        let subject = Subject::Subscription(id);
+        match self.sub(id).status {
+            Status::Deleted => {
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::Reactivate, |w| {
+                    let when = w.sub(id).deleted_at.map(|at| format!(" on {}", format_date(at.date()))).unwrap_or_default();
+                    format!("{} was deleted{when}", w.label(id))
+                }));
+            }
+            Status::Suspended => {}
+            _ => return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotSuspended, Rule::Reactivate, |w| format!("{} is not suspended", w.label(id)))),
+        }
+        if let Some(parent) = self.sub(id).parent
+            && self.sub(parent).status != Status::Active
+        {
+            return Ok(self.refuse(ACTION, subject, Code::ParentNotActive, Rule::AddonSuspendCascade, |w| {
+                format!("{}'s base {} is not active", w.label(id), w.label(parent))
+            }));
+        }
+        self.accept(ACTION, subject, Rule::Reactivate, |w| format!("{} reactivated; its renewal date does not change", w.label(id)));
+        self.reactivate_one(id)?;
+        if self.policy.addon_reactivate_with_base {
+            let addons: Vec<SubscriptionId> =
+                self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).status == Status::Suspended && self.sub(*a).suspended_with_base).collect();
+            for addon in addons {
+                self.done(EventKind::Reactivated, Subject::Subscription(addon), Rule::AddonSuspendCascade, |w| {
+                    format!("{} reactivated with its base {}", w.label(addon), w.label(id))
+                });
+                self.reactivate_one(addon)?;
+            }
+        }
+        Ok(StepResult::default())
+    }
+
+    /// BILL-REACTIVATE: charged again from today to the end of the current billed period.
+    fn reactivate_one(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
+        let subscription = self.sub_mut(id);
+        subscription.status = Status::Active;
+        subscription.suspended_at = None;
+        subscription.suspend_reason = None;
+        subscription.suspended_with_base = false;
+        subscription.deletion_at = None;
+        if subscription.schedule.is_some() && !subscription.in_trial() {
+            let quantity = subscription.quantity;
+            self.charge_rest_of_period(id, self.now.date(), None, quantity, Rule::BillReactivate)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn on_retention_deletion(&mut self, id: SubscriptionId) {
+        let status = self.sub(id).status;
+        if matches!(status, Status::Suspended | Status::Expired) {
+            self.delete(id, Rule::SuspendRetention, "the retention period ended");
+        }
+    }
+
+    /// Deletes a subscription with its data, and its add-ons with it.
+    pub(crate) fn delete(&mut self, id: SubscriptionId, rule: Rule, why: &'static str) {
+        let now = self.now;
+        let subscription = self.sub_mut(id);
+        subscription.status = Status::Deleted;
+        subscription.deleted_at = Some(now);
+        subscription.deletion_at = Some(now);
+        self.done(EventKind::Deleted, Subject::Subscription(id), rule, |w| format!("{} deleted: {why}", w.label(id)));
+        let addons: Vec<SubscriptionId> = self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).status != Status::Deleted).collect();
+        for addon in addons {
+            self.delete(addon, Rule::AddonSuspendCascade, "its base was deleted");
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Trials (RULES.md section 4): ISV trials that convert by themselves, Microsoft trials that
+//! expire unless the partner converts them.
+
+use crate::engine::EngineError;
+use crate::engine::catalog::Frequency;
+use crate::engine::observe::{EventKind, Observer, StepResult, Subject, SubscriptionId};
+use crate::engine::rules::{Code, Rule};
+use crate::engine::script::SubscriptionRef;
+use crate::engine::state::Status;
+use crate::engine::time::format_date;
+use crate::engine::world::{DueKind, World};
+use crate::policy::Permission;
+
+impl<O: Observer> World<'_, O> {
+    /// The end of a free trial: an ISV trial converts to paid and starts its term
+    /// (TRIAL-ISV-AUTO); a Microsoft trial expires (TRIAL-MS) and is deleted after the
+    /// retention period (SUSPEND-RETENTION).
+    pub(crate) fn on_trial_end(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
+        let subscription = self.sub_mut(id);
+        let trial = subscription.trial.as_mut().expect("checked by the queue");
+        trial.over = true;
+        if trial.microsoft {
+            subscription.status = Status::Expired;
+            self.done(EventKind::TrialExpired, Subject::Subscription(id), Rule::TrialMs, |world| {
+                format!("{}: the trial ended without conversion and expired", world.label(id))
+            });
+            self.schedule_retention_deletion(id)?;
+            return Ok(());
+        }
+        let frequency = subscription.billing.unwrap_or(Frequency::Monthly);
+        self.done(EventKind::TrialConverted, Subject::Subscription(id), Rule::TrialIsvAuto, |world| {
+            format!("{}: the free trial ended; the subscription converts to paid", world.label(id))
+        });
+        self.start_paid_term(id, frequency)?;
+        // The first paid period starts now, after this instant's other trial and term events
+        // (ORDER-SAME-INSTANT), through the queue like every period start.
+        self.schedule(self.now, DueKind::PeriodStart, id.0);
+        Ok(())
+    }
+
+    /// TRIAL-MS-CONVERT: the trial keeps its id, takes the paid offer, and starts billing and a
+    /// 12-month term now.
+    pub(crate) fn convert_trial(&mut self, reference: SubscriptionRef, quantity: Option<i64>, billing: Option<Frequency>) -> Result<StepResult, EngineError> {
+        const ACTION: &str = "convert_trial";
+        if !self.permitted(Permission::ConvertTrial) {
+            return Ok(self.deny(ACTION, Subject::Partner, Permission::ConvertTrial));
+        }
+        let Some(id) = self.resolve(reference) else { return Ok(self.not_found(ACTION, reference)) };
+        let subject = Subject::Subscription(id);
+        let subscription = self.sub(id);
+        if subscription.status == Status::Deleted {
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
+        }
+        let Some(trial) = subscription.trial else {
+            return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| format!("{} is not a trial", w.label(id))));
+        };
+        if !trial.microsoft {
+            return Ok(self.refuse(ACTION, subject, Code::TrialConvertsAutomatically, Rule::TrialIsvAuto, |w| {
+                format!("{} is an ISV trial: it converts to paid by itself when the trial ends", w.label(id))
+            }));
+        }
+        if subscription.status == Status::Expired {
+            return Ok(self.refuse(ACTION, subject, Code::TrialExpired, Rule::TrialMs, |w| {
+                format!("{}'s trial expired on {}; trials cannot be converted after day 30", w.label(id), format_date(trial.end.date()))
+            }));
+        }
+        if trial.over {
+            return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| format!("{} was already converted", w.label(id))));
+        }
+        if subscription.status == Status::Suspended {
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::TrialMsConvert, |w| format!("{} is suspended", w.label(id))));
+        }
+        let trial_offer = subscription.offer;
+        let customer = subscription.customer;
+        let Some(paid) = self.offer(trial_offer).trial.as_ref().and_then(|t| t.converts_to) else {
+            return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| format!("{} names no paid offer to convert to", w.offer(trial_offer).id)));
+        };
+        let paid_offer = self.offer(paid);
+        let quantity = quantity.unwrap_or(i64::from(self.trial_licenses(trial_offer)));
+        if quantity < paid_offer.quantity_min || quantity > paid_offer.quantity_max {
+            return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| {
+                let offer = w.offer(paid);
+                format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
+            }));
+        }
+        let frequency = billing.unwrap_or_else(|| paid_offer.default_frequency());
+        if !paid_offer.frequencies.contains(&frequency) {
+            return Ok(self.refuse(ACTION, subject, Code::BillingFrequencyNotSupported, Rule::BuyQuantity, |w| {
+                format!("{} is not billed {}", w.offer(paid).id, frequency.name())
+            }));
+        }
+        if let Some(refusal) = self.limit_refusal(customer, paid, Some(id)) {
+            return Ok(self.refuse(ACTION, subject, refusal.code, refusal.rule, |w| w.explain_refusal(paid, refusal)));
+        }
+        let subscription = self.sub_mut(id);
+        subscription.offer = paid;
+        subscription.quantity = quantity;
+        subscription.auto_renew = true;
+        if let Some(trial) = subscription.trial.as_mut() {
+            trial.over = true;
+        }
+        self.hit(Rule::RenewDefault);
+        self.accept(ACTION, subject, Rule::TrialMsConvert, |w| {
+            format!("{} converted to {}: {quantity} licenses billed {} from now", w.label(id), w.offer(paid).id, frequency.name())
+        });
+        self.start_paid_term(id, frequency)?;
+        self.begin_next_period(id)?;
+        Ok(StepResult::default())
+    }
+}

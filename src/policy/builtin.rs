@@ -1,0 +1,1 @@
+//! The built-in policy documents, embedded in the binary.

@@ -1,0 +1,185 @@
+//! Input errors a person can act on: file, line, column, the offending line, what was
+//! expected and the nearest valid name.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A position in a source file, 1-based. Line 0 means "no position" (e.g. an unreadable
+/// file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Position {
+    pub const NONE: Position = Position { line: 0, column: 0 };
+
+    pub fn new(line: u32, column: u32) -> Self {
+        Position { line, column }
+    }
+    pub fn is_known(self) -> bool {
+        self.line > 0
+    }
+}
+
+/// One input error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub position: Position,
+    /// What is wrong, in a sentence.
+    pub message: String,
+    /// What was expected there.
+    pub expected: Option<String>,
+    /// The nearest valid name, for a misspelling.
+    pub suggestion: Option<String>,
+    /// The text of the offending line, when the file could be read.
+    pub source_line: Option<String>,
+    /// How many characters the caret underline covers.
+    pub width: u32,
+}
+
+impl Diagnostic {
+    pub fn new(file: &Path, position: Position, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            position,
+            message: message.into(),
+            expected: None,
+            suggestion: None,
+            source_line: None,
+            width: 1,
+        }
+    }
+
+    pub fn expected(mut self, expected: impl Into<String>) -> Self {
+        self.expected = Some(expected.into());
+        self
+    }
+
+    pub fn suggest(mut self, suggestion: Option<impl Into<String>>) -> Self {
+        self.suggestion = suggestion.map(Into::into);
+        self
+    }
+
+    pub fn width(mut self, width: usize) -> Self {
+        self.width = u32::try_from(width.max(1)).unwrap_or(1);
+        self
+    }
+
+    /// Fills in the offending line from the file's text.
+    pub fn with_source(mut self, source: &str) -> Self {
+        if self.position.is_known() && self.source_line.is_none() {
+            self.source_line = source
+                .lines()
+                .nth(self.position.line as usize - 1)
+                .map(|line| truncate_line(line, self.position.column as usize));
+        }
+        self
+    }
+
+    /// `file:line:column`, or just the file when there is no position.
+    pub fn location(&self) -> String {
+        let file = display_path(&self.file);
+        if self.position.is_known() {
+            format!("{file}:{}:{}", self.position.line, self.position.column)
+        } else {
+            file
+        }
+    }
+
+    /// The rustc-like rendering shown to users:
+    ///
+    /// ```text
+    /// error: unknown key `custmer` in a buy step
+    ///   --> scenarios/x.yaml:12:7
+    ///    |
+    /// 12 |       custmer: wingtip
+    ///    |       ^^^^^^^ expected one of: customer, items
+    ///    = help: did you mean `customer`?
+    /// ```
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "error: {}", self.message);
+        let gutter = if self.position.is_known() { self.position.line.to_string().len() } else { 1 };
+        let pad = " ".repeat(gutter);
+        let _ = writeln!(out, "{pad}--> {}", self.location());
+        if let Some(line) = &self.source_line {
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{} | {}", self.position.line, line);
+            let column = self.position.column.max(1) as usize;
+            let caret_pad: String = line.chars().take(column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            let carets = "^".repeat(self.width as usize);
+            match &self.expected {
+                Some(expected) => {
+                    let _ = writeln!(out, "{pad} | {caret_pad}{carets} expected {expected}");
+                }
+                None => {
+                    let _ = writeln!(out, "{pad} | {caret_pad}{carets}");
+                }
+            }
+        } else if let Some(expected) = &self.expected {
+            let _ = writeln!(out, "{pad} = expected {expected}");
+        }
+        if let Some(suggestion) = &self.suggestion {
+            let _ = writeln!(out, "{pad} = help: did you mean `{suggestion}`?");
+        }
+        out
+    }
+}
+
+/// Long lines (minified or binary input) are cut so one error never floods a terminal.
+fn truncate_line(line: &str, column: usize) -> String {
+    const LIMIT: usize = 160;
+    let cleaned: String = line.chars().map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect();
+    if cleaned.chars().count() <= LIMIT || column < LIMIT {
+        cleaned.chars().take(LIMIT).collect()
+    } else {
+        cleaned.chars().take(column + 20).collect()
+    }
+}
+
+/// Paths are shown with `/` whatever the platform, so messages and snapshots are stable.
+pub fn display_path(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// Every error of one file (or several), in file and position order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+    /// Sorted by file and position, duplicates removed.
+    pub fn finish(mut self) -> Self {
+        self.0.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
+        self.0.dedup();
+        self
+    }
+    pub fn render(&self) -> String {
+        let mut out: String = self.0.iter().map(|d| d.render() + "\n").collect();
+        let count = self.0.len();
+        let _ = writeln!(out, "{count} error{} in input", if count == 1 { "" } else { "s" });
+        out
+    }
+}
+
+impl std::fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for Diagnostics {}

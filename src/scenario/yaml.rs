@@ -1,0 +1,323 @@
+//! YAML text to a tree of located nodes.
+//!
+//! serde-saphyr parses the text (with resource budgets: alias bombs and absurd nesting are
+//! refused before they cost memory) into [`Node`]s that remember their line, column and
+//! original spelling. Typed decoding then runs over the tree (`node_de`), so that it can
+//! keep going after an error and report every error of a file, and so that numbers are read
+//! exactly as written (the spelling `32.00`, never a binary float).
+
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::scenario::diagnostic::Position;
+
+/// The largest input file read (scenario, catalog, policy). Scenario files are hand-written;
+/// anything bigger is a mistake (a wrong path, a generated dump).
+pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: NodeValue,
+    pub position: Position,
+    /// The node's text as written in the file (scalars only; quotes included).
+    pub spelling: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeValue {
+    Null,
+    Bool(bool),
+    Integer(i128),
+    /// A number with a fraction or exponent. Only its spelling is ever used.
+    Float,
+    Text(String),
+    Sequence(Vec<Node>),
+    Mapping(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// What kind of value this is, for messages: "a list", "the number 2.5".
+    pub fn describe(&self) -> String {
+        match &self.value {
+            NodeValue::Null => "nothing (an empty value)".to_string(),
+            NodeValue::Bool(value) => format!("the boolean {value}"),
+            NodeValue::Integer(_) | NodeValue::Float => format!("the number {}", self.spelling),
+            NodeValue::Text(text) => format!("the text `{}`", shorten(text)),
+            NodeValue::Sequence(_) => "a list".to_string(),
+            NodeValue::Mapping(_) => "a mapping".to_string(),
+        }
+    }
+
+    /// The scalar as text: strings as they are, other scalars by their spelling (so that
+    /// `country: NO` is the country and `price: 32.00` keeps its two decimals).
+    pub fn scalar_text(&self) -> Option<&str> {
+        match &self.value {
+            NodeValue::Text(text) => Some(text),
+            NodeValue::Bool(_) | NodeValue::Integer(_) | NodeValue::Float => Some(&self.spelling),
+            _ => None,
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        match &self.value {
+            NodeValue::Sequence(_) | NodeValue::Mapping(_) => 1,
+            _ => self.spelling.chars().count().clamp(1, 80),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            NodeValue::Mapping(entries) => entries.iter().find(|(k, _)| k.scalar_text() == Some(key)).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Visits every node of the tree, depth first.
+    pub fn walk<'a>(&'a self, visit: &mut impl FnMut(&'a Node)) {
+        visit(self);
+        match &self.value {
+            NodeValue::Sequence(items) => items.iter().for_each(|item| item.walk(visit)),
+            NodeValue::Mapping(entries) => entries.iter().for_each(|(key, value)| {
+                key.walk(visit);
+                value.walk(visit);
+            }),
+            _ => {}
+        }
+    }
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() > 40 { text.chars().take(40).collect::<String>() + "..." } else { text.to_string() }
+}
+
+/// A parse failure: where, and what the parser said, already phrased for a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct YamlError {
+    pub position: Position,
+    pub message: String,
+    pub expected: Option<String>,
+}
+
+/// Parses one YAML document into a tree. Enforces the size limit and serde-saphyr's budgets.
+pub fn parse(source: &str) -> Result<Node, YamlError> {
+    if source.len() > MAX_FILE_BYTES {
+        return Err(YamlError {
+            position: Position::NONE,
+            message: format!("the file is {} bytes; the limit is {MAX_FILE_BYTES}", source.len()),
+            expected: Some("a hand-written scenario, catalog or policy file".into()),
+        });
+    }
+    if let Some(offset) = source.find('\0') {
+        let line = source[..offset].matches('\n').count() + 1;
+        return Err(YamlError {
+            position: Position::new(line as u32, 1),
+            message: "the file contains a NUL byte: it is not a text file".into(),
+            expected: Some("YAML text".into()),
+        });
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: 48,
+            max_nodes: 200_000,
+            max_events: 500_000,
+            max_aliases: 2_000,
+            max_anchors: 2_000,
+            max_total_scalar_bytes: MAX_FILE_BYTES,
+        },
+        strict_booleans: true,
+    };
+    let raw: Spanned<RawNode> = serde_saphyr::from_str_with_options(source, options).map_err(|error| describe_parse_error(&error))?;
+    Ok(build(source, raw))
+}
+
+fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
+    let position = error
+        .location()
+        .map(|location| Position::new(location.line() as u32, location.column() as u32))
+        .filter(|position| position.is_known())
+        .unwrap_or(Position::NONE);
+    let plain = error.without_snippet();
+    // The library's own message is written for programmers ("set DuplicateKeyPolicy in
+    // Options"); the common cases are rephrased for the person who wrote the file.
+    let (message, expected) = match plain {
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => (
+            format!("duplicate key `{}`", key.as_deref().unwrap_or("?")),
+            Some("each key at most once in a mapping".to_string()),
+        ),
+        serde_saphyr::Error::Budget { breach, .. } => (
+            format!("the document is too large or too deeply nested ({breach:?})"),
+            Some("a hand-written file: at most 48 levels of nesting, 200000 values, 2000 aliases".to_string()),
+        ),
+        serde_saphyr::Error::AliasError { .. }
+        | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => (
+            "the document's aliases expand too far (an alias bomb?)".to_string(),
+            Some("aliases that expand to a hand-written amount of data".to_string()),
+        ),
+        serde_saphyr::Error::MultipleDocuments { .. } => (
+            "the file holds more than one YAML document".to_string(),
+            Some("exactly one document per file".to_string()),
+        ),
+        other => {
+            let text = other.to_string();
+            // Drop the library's own "line N column M:" prefix; the position is shown anyway.
+            let text = match text.split_once(": ") {
+                Some((prefix, rest)) if prefix.starts_with("error: line") || prefix.starts_with("line ") => rest.to_string(),
+                _ => text,
+            };
+            let text = text.strip_prefix("error: ").unwrap_or(&text).to_string();
+            (format!("invalid YAML: {}", text.lines().next().unwrap_or("syntax error")), None)
+        }
+    };
+    YamlError { position, message, expected }
+}
+
+/// The tree as serde-saphyr hands it over: every node with its span.
+enum RawNode {
+    Null,
+    Bool(bool),
+    Integer(i128),
+    Float,
+    Text(String),
+    Sequence(Vec<Spanned<RawNode>>),
+    Mapping(Vec<(Spanned<RawNode>, Spanned<RawNode>)>),
+}
+
+impl<'de> Deserialize<'de> for RawNode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawVisitor;
+        impl<'de> Visitor<'de> for RawVisitor {
+            type Value = RawNode;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_unit<E>(self) -> Result<RawNode, E> {
+                Ok(RawNode::Null)
+            }
+            fn visit_none<E>(self) -> Result<RawNode, E> {
+                Ok(RawNode::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawNode, D::Error> {
+                RawNode::deserialize(deserializer)
+            }
+            fn visit_bool<E>(self, value: bool) -> Result<RawNode, E> {
+                Ok(RawNode::Bool(value))
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<RawNode, E> {
+                Ok(RawNode::Integer(i128::from(value)))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<RawNode, E> {
+                Ok(RawNode::Integer(i128::from(value)))
+            }
+            fn visit_i128<E>(self, value: i128) -> Result<RawNode, E> {
+                Ok(RawNode::Integer(value))
+            }
+            fn visit_u128<E>(self, value: u128) -> Result<RawNode, E> {
+                Ok(i128::try_from(value).map_or(RawNode::Float, RawNode::Integer))
+            }
+            fn visit_f64<E>(self, _value: f64) -> Result<RawNode, E> {
+                Ok(RawNode::Float)
+            }
+            fn visit_str<E>(self, value: &str) -> Result<RawNode, E> {
+                Ok(RawNode::Text(value.to_owned()))
+            }
+            fn visit_string<E>(self, value: String) -> Result<RawNode, E> {
+                Ok(RawNode::Text(value))
+            }
+            fn visit_bytes<E>(self, value: &[u8]) -> Result<RawNode, E> {
+                Ok(RawNode::Text(String::from_utf8_lossy(value).into_owned()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<RawNode, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = access.next_element()? {
+                    items.push(item);
+                }
+                Ok(RawNode::Sequence(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<RawNode, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = access.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(RawNode::Mapping(entries))
+            }
+        }
+        deserializer.deserialize_any(RawVisitor)
+    }
+}
+
+fn build(source: &str, raw: Spanned<RawNode>) -> Node {
+    let position = Position::new(raw.referenced.line() as u32, raw.referenced.column() as u32);
+    let span = raw.defined.span();
+    let spelling = match (&raw.value, span.byte_offset(), span.byte_len()) {
+        (RawNode::Sequence(_) | RawNode::Mapping(_), _, _) => String::new(),
+        (_, Some(offset), Some(length)) => source
+            .get(offset as usize..(offset + length) as usize)
+            .unwrap_or_default()
+            .to_string(),
+        _ => String::new(),
+    };
+    let value = match raw.value {
+        RawNode::Null => NodeValue::Null,
+        RawNode::Bool(value) => NodeValue::Bool(value),
+        RawNode::Integer(value) => NodeValue::Integer(value),
+        RawNode::Float => NodeValue::Float,
+        RawNode::Text(text) => NodeValue::Text(text),
+        RawNode::Sequence(items) => NodeValue::Sequence(items.into_iter().map(|item| build(source, item)).collect()),
+        RawNode::Mapping(entries) => {
+            NodeValue::Mapping(entries.into_iter().map(|(key, value)| (build(source, key), build(source, value))).collect())
+        }
+    };
+    let spelling = if spelling.is_empty() {
+        match &value {
+            NodeValue::Text(text) => text.clone(),
+            NodeValue::Integer(number) => number.to_string(),
+            NodeValue::Bool(b) => b.to_string(),
+            _ => spelling,
+        }
+    } else {
+        spelling
+    };
+    Node { value, position, spelling }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_their_spelling() {
+        let node = parse("price: 32.00\nq: 10\nc: NO\n").unwrap();
+        assert_eq!(node.get("price").unwrap().scalar_text(), Some("32.00"));
+        assert_eq!(node.get("q").unwrap().value, NodeValue::Integer(10));
+        assert_eq!(node.get("c").unwrap().scalar_text(), Some("NO"));
+        assert_eq!(node.get("q").unwrap().position, Position::new(2, 4));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_their_position() {
+        let error = parse("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(error.position, Position::new(2, 1));
+        assert_eq!(error.message, "duplicate key `a`");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        let names: Vec<char> = "abcdefghij".chars().collect();
+        for pair in names.windows(2) {
+            let refs = vec![format!("*{}", pair[0]); 9].join(", ");
+            text.push_str(&format!("{}: &{} [{}]\n", pair[1], pair[1], refs));
+        }
+        assert!(parse(&text).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("a: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+        assert!(parse(&text).is_err());
+    }
+}
