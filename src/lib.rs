@@ -1,6 +1,15 @@
 //! cspsim: a simulation and conformance harness for the subscription workflows of Microsoft
 //! Partner Center's CSP program. See ARCHITECTURE.md for the map.
 
+pub mod app;
+pub mod cli;
 pub mod engine;
+pub mod explain;
+pub mod expect;
 pub mod policy;
+pub mod outcome;
+pub mod report;
 pub mod scenario;
+pub mod snapshot;
+pub mod suite;
+pub mod whatif;

@@ -310,10 +310,13 @@ impl<O: Observer> World<'_, O> {
                 (quantity, Some(frequency))
             }
         };
-        let id = self.create_subscription(customer, offer_id, quantity, billing, None, line.name)?;
-        self.emit(EventKind::CartLine, Subject::Subscription(id), EventResult::Ok, None, Rule::BuyCart, |world| {
-            format!("{} ordered as {}", world.offer(offer_id).id, world.label(id))
+        let id = SubscriptionId(self.subscriptions.len() as u32);
+        self.emit(EventKind::CartLine, Subject::Offer(offer_id), EventResult::Ok, None, Rule::BuyCart, |world| {
+            let name = line.name.map(|h| format!(" ({})", world.script.handles[h.0 as usize])).unwrap_or_default();
+            format!("{} ordered as {}{name}", world.offer(offer_id).id, id.display())
         });
+        let created = self.create_subscription(customer, offer_id, quantity, billing, None, line.name)?;
+        debug_assert_eq!(created, id);
         Ok(LineOutcome { offer: offer_id, refusal: None, subscription: Some(id) })
     }
 
@@ -365,7 +368,7 @@ impl<O: Observer> World<'_, O> {
             self.sub_mut(parent).addons.push(id);
         }
         self.done(EventKind::SubscriptionCreated, Subject::Subscription(id), Rule::BuyCart, |world| {
-            let billed = billing.map_or_else(|| "billed by usage".to_string(), |f| format!("billed {}", f.name()));
+            let billed = billing.map_or_else(|| "billed by usage".to_string(), |f| format!("billed {}", f.adverb()));
             let units = if world.offer(offer_id).billing == BillingType::License { format!("{quantity} x ") } else { String::new() };
             format!("{}: {units}{} for {}, {billed}", world.label(id), world.offer(offer_id).id, world.script.customer(customer).handle)
         });

@@ -72,6 +72,13 @@ impl Frequency {
             Frequency::Annual => "annual",
         }
     }
+    /// "billed monthly", "billed annually".
+    pub fn adverb(self) -> &'static str {
+        match self {
+            Frequency::Monthly => "monthly",
+            Frequency::Annual => "annually",
+        }
+    }
     /// Months in one billed period.
     pub fn months(self) -> u32 {
         match self {

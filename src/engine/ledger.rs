@@ -239,7 +239,7 @@ impl<O: Observer> World<'_, O> {
                 format_date(anchor),
                 format_date(term_end),
                 chrono::Datelike::day(&anchor),
-                frequency.name()
+                frequency.adverb()
             )
         });
         Ok(())

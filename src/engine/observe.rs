@@ -252,6 +252,6 @@ pub trait Observer {
     fn event(&mut self, event: Event, detail: String);
     /// Called on each billing date with the invoice (lines moved in).
     fn invoice(&mut self, invoice: Invoice);
-    /// Called after each step with its result.
-    fn step_finished(&mut self, step: usize, result: StepResult);
+    /// Called after each step with its result and the subscriptions as they are then.
+    fn step_finished(&mut self, step: usize, result: StepResult, subscriptions: &[crate::engine::state::Subscription]);
 }

@@ -86,7 +86,7 @@ impl<O: Observer> World<'_, O> {
         let frequency = billing.unwrap_or_else(|| paid_offer.default_frequency());
         if !paid_offer.frequencies.contains(&frequency) {
             return Ok(self.refuse(ACTION, subject, Code::BillingFrequencyNotSupported, Rule::BuyQuantity, |w| {
-                format!("{} is not billed {}", w.offer(paid).id, frequency.name())
+                format!("{} is not billed {}", w.offer(paid).id, frequency.adverb())
             }));
         }
         if let Some(refusal) = self.limit_refusal(customer, paid, Some(id)) {
@@ -101,7 +101,7 @@ impl<O: Observer> World<'_, O> {
         }
         self.hit(Rule::RenewDefault);
         self.accept(ACTION, subject, Rule::TrialMsConvert, |w| {
-            format!("{} converted to {}: {quantity} licenses billed {} from now", w.label(id), w.offer(paid).id, frequency.name())
+            format!("{} converted to {}: {quantity} licenses billed {} from now", w.label(id), w.offer(paid).id, frequency.adverb())
         });
         self.start_paid_term(id, frequency)?;
         self.begin_next_period(id)?;

@@ -101,7 +101,7 @@ pub fn run<O: Observer>(script: &Script, observer: O, limits: Limits) -> Result<
         };
         world.step = None;
         world.actor = None;
-        world.observer.step_finished(index, result);
+        world.observer.step_finished(index, result, &world.subscriptions);
     }
     if let Some(until) = script.until {
         world.advance_to(until)?;
@@ -147,7 +147,7 @@ impl<'s, O: Observer> World<'s, O> {
 
     fn register_partner(&mut self) {
         let partner = &self.script.partner;
-        let detail = || format!("{} is a {} partner in the {} cloud, billed on day {}", partner.id, partner.program.name(), partner.cloud.name(), partner.billing_day);
+        let detail = || format!("{} is {} {} partner in the {} cloud, billed on day {}", partner.id, if partner.program.name().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }, partner.program.name(), partner.cloud.name(), partner.billing_day);
         let detail = if O::WANTS_DETAIL { detail() } else { String::new() };
         self.record(Source::Setup, EventKind::PartnerRegistered, Subject::Partner, EventResult::Done, None, Rule::PartnerProgram, detail);
     }

@@ -1,1 +1,40 @@
-//! The built-in policy documents, embedded in the binary.
+//! The built-in policy documents, embedded in the binary. They are ordinary policy files
+//! (`policies/*.yaml`), read by the same loader as a user's own.
+
+use crate::policy::Policy;
+
+/// Name and text of every built-in policy, in the order `cspsim policies` lists them.
+pub const DOCUMENTS: &[(&str, &str)] = &[("csp-2020", include_str!("../../policies/csp-2020.yaml"))];
+
+pub fn names() -> impl Iterator<Item = &'static str> + Clone {
+    DOCUMENTS.iter().map(|(name, _)| *name)
+}
+
+/// A built-in policy by name. The documents are part of the program and tested, so a
+/// document that does not load is a bug, not an input error.
+pub fn find(name: &str) -> Option<Policy> {
+    let (_, text) = DOCUMENTS.iter().find(|(n, _)| *n == name)?;
+    let path = std::path::PathBuf::from(format!("<built-in policy {name}>"));
+    match crate::scenario::policy_file::load_policy_text(&path, text, 0) {
+        Ok(policy) => Some(policy),
+        Err(diagnostics) => panic!("built-in policy {name} does not load:\n{diagnostics}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_loads_and_csp_2020_states_every_parameter() {
+        for name in names() {
+            let policy = find(name).unwrap();
+            assert_eq!(policy.name, name);
+        }
+        let (_, text) = DOCUMENTS[0];
+        for parameter in crate::policy::PARAMETERS {
+            assert!(text.contains(&format!("\n  {}:", parameter.name)), "csp-2020 does not state {}", parameter.name);
+        }
+        assert_eq!(find("csp-2020").unwrap(), Policy { description: find("csp-2020").unwrap().description, ..Policy::base() });
+    }
+}

@@ -1,0 +1,346 @@
+//! The commands: each turns validated arguments into library calls and prints results.
+//! Exit codes: 0 all passed, 1 a check or snapshot failed, 2 invalid input or usage.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cli::{AcceptArgs, Cli, ColorChoice, Command, ExplainArgs, PoliciesArgs, RunArgs, SchemaArgs, SchemaKindArg};
+use crate::engine::Limits;
+use crate::engine::rules::Rule;
+use crate::report::csv_reports::write_reports;
+use crate::report::{junit::junit_xml, write_atomically};
+use crate::scenario::diagnostic::display_path;
+use crate::scenario::load::{LoadOptions, load_scenario};
+use crate::snapshot::{Comparison, SnapshotRoot, accept_pending, snapshot_path};
+use crate::suite::{ScenarioRun, Status, SuiteOptions, discover, run_all};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_INVALID: u8 = 2;
+
+/// Terminal styling, on only when asked or when writing to a terminal.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn new(choice: ColorChoice, terminal: bool) -> Self {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+        };
+        Style { color }
+    }
+    pub fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+    pub fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    pub fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    pub fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    pub fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+    /// A unified diff with `-` lines red, `+` lines green and hunk headers cyan.
+    pub fn diff(&self, diff: &str) -> String {
+        diff.lines()
+            .map(|line| {
+                if line.starts_with("---") || line.starts_with("+++") {
+                    self.bold(line)
+                } else if line.starts_with('-') {
+                    self.red(line)
+                } else if line.starts_with('+') {
+                    self.green(line)
+                } else if line.starts_with("@@") {
+                    self.paint("36", line)
+                } else {
+                    line.to_string()
+                }
+            })
+            .map(|line| line + "\n")
+            .collect()
+    }
+}
+
+pub fn main_with(cli: Cli) -> u8 {
+    let out = Style::new(cli.color, std::io::stdout().is_terminal());
+    let err = Style::new(cli.color, std::io::stderr().is_terminal());
+    match cli.command {
+        Command::Run(args) => run(&args, false, out, err),
+        Command::Check(args) => run(&args, true, out, err),
+        Command::Accept(args) => accept(&args),
+        Command::Explain(args) => explain(&args, err),
+        Command::Schema(args) => schema(&args),
+        Command::Policies(args) => policies(&args),
+        Command::Whatif(args) => crate::whatif::command(&args, err),
+        Command::Bench(args) => crate::whatif::bench::command(&args),
+    }
+}
+
+fn usage_error(message: &str) -> u8 {
+    eprintln!("error: {message}");
+    EXIT_INVALID
+}
+
+pub fn jobs_or_default(jobs: Option<usize>) -> Result<usize, String> {
+    match jobs {
+        Some(0) => Err("--jobs must be at least 1".to_string()),
+        Some(jobs) => Ok(jobs),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+fn progress_bar(total: usize) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || total < 2 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} scenarios {wide_bar} {elapsed}").expect("a valid template"));
+    bar
+}
+
+fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
+    let jobs = match jobs_or_default(args.jobs) {
+        Ok(jobs) => jobs,
+        Err(message) => return usage_error(&message),
+    };
+    let files = match discover(&args.paths) {
+        Ok(files) => files,
+        Err(message) => return usage_error(&message),
+    };
+    if files.is_empty() {
+        return usage_error(&format!("no scenario files (.yaml) under {}", args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")));
+    }
+    let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let options = SuiteOptions {
+        snapshots: args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder),
+        compare_snapshots: true,
+        require_snapshots,
+        write_pending: !in_ci,
+        limits: Limits { max_events: args.max_events },
+        load: LoadOptions::default(),
+    };
+    let started = std::time::Instant::now();
+    let progress = progress_bar(files.len());
+    let mut runs = run_all(&files, &options, jobs, &progress);
+    progress.finish_and_clear();
+    if !args.tags.is_empty() {
+        runs.retain(|run| run.status == Status::Error || run.outcome.is_some() && tagged(run, &args.tags));
+    }
+    let elapsed = started.elapsed();
+
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    for run in &runs {
+        print_run(&mut stdout, run, args.quiet, out, err);
+    }
+    let totals = crate::suite::exercised(&runs);
+    let _ = &totals;
+    let (mut exit, mut report_error) = (EXIT_OK, None);
+    match write_reports(&args.out, &runs) {
+        Ok(_) => {}
+        Err(error) => report_error = Some(format!("cannot write the reports to {}: {error}", display_path(&args.out))),
+    }
+    if let Some(junit) = &args.junit
+        && let Err(error) = write_junit(junit, &runs)
+    {
+        report_error = Some(format!("cannot write {}: {error}", display_path(junit)));
+    }
+    let passed = runs.iter().filter(|r| r.status == Status::Pass).count();
+    let failed = runs.iter().filter(|r| r.status == Status::Fail).count();
+    let invalid = runs.iter().filter(|r| r.status == Status::Error).count();
+    let mut parts = vec![out.green(&format!("{passed} passed"))];
+    if failed > 0 {
+        parts.push(out.red(&format!("{failed} failed")));
+    }
+    if invalid > 0 {
+        parts.push(out.red(&format!("{invalid} invalid")));
+    }
+    let pending = runs.iter().filter(|r| matches!(&r.snapshot, Some(Comparison::Changed { pending: Some(_), .. } | Comparison::Missing { pending: Some(_), .. }))).count();
+    let _ = writeln!(
+        stdout,
+        "{} scenario{}: {} ({:.2}s); reports in {}{}",
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        parts.join(", "),
+        elapsed.as_secs_f64(),
+        display_path(&args.out),
+        if pending > 0 { format!("; {pending} pending snapshot{} (review with `cspsim accept` or `cargo insta review`)", if pending == 1 { "" } else { "s" }) } else { String::new() }
+    );
+    if failed > 0 {
+        exit = EXIT_FAILED;
+    }
+    if invalid > 0 {
+        exit = EXIT_INVALID;
+    }
+    if let Some(message) = report_error {
+        eprintln!("{}", err.red(&format!("error: {message}")));
+        exit = EXIT_INVALID;
+    }
+    exit
+}
+
+fn tagged(run: &ScenarioRun, tags: &[String]) -> bool {
+    let Ok(loaded) = load_scenario(&run.path, &run.display, &LoadOptions::default()) else { return true };
+    loaded.tags.iter().any(|tag| tags.contains(tag))
+}
+
+fn write_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<()> {
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)?;
+    }
+    write_atomically(path, junit_xml(runs).as_bytes())
+}
+
+fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style, err: Style) {
+    let counts = format!("({} steps, {} checks, {:.0?})", run.steps, run.checks, run.elapsed);
+    match run.status {
+        Status::Pass => {
+            if !quiet {
+                let _ = writeln!(out, "{}  {}  {}", style.green("PASS "), run.display, style.dim(&counts));
+            }
+        }
+        Status::Fail => {
+            let _ = writeln!(out, "{}  {}  {}", style.red("FAIL "), run.display, style.dim(&counts));
+            for failure in &run.verdict.failures {
+                let _ = writeln!(out, "       {}", failure.render(&run.shown_path));
+            }
+        }
+        Status::Error => {
+            let count = run.diagnostics.as_ref().map_or(0, |d| d.len());
+            let _ = writeln!(out, "{}  {}  ({count} input error{})", style.red("ERROR"), run.display, if count == 1 { "" } else { "s" });
+            if let Some(diagnostics) = &run.diagnostics {
+                let _ = out.flush();
+                eprint!("{}", err.red(&diagnostics.render()));
+            }
+        }
+    }
+    match &run.snapshot {
+        Some(Comparison::Changed { path, diff, pending }) => {
+            let _ = writeln!(out, "       snapshot {} differs:", display_path(path));
+            let _ = write!(out, "{}", indent(&style.diff(diff)));
+            if let Some(pending) = pending {
+                let _ = writeln!(out, "       the new version is in {}", display_path(pending));
+            }
+        }
+        Some(Comparison::Missing { path, pending }) if run.status != Status::Error => {
+            let written = pending.as_ref().map(|p| format!(", new one written to {}", display_path(p))).unwrap_or_default();
+            let _ = writeln!(out, "       {}", style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path))));
+        }
+        Some(Comparison::NoPlace) if run.status == Status::Fail => {
+            let _ = writeln!(out, "       no snapshot: the scenario is not under a scenarios/ folder (use --snapshots DIR)");
+        }
+        _ => {}
+    }
+    for warning in &run.warnings {
+        let _ = writeln!(out, "       {}", style.yellow(&format!("warning: {warning}")));
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("       {line}\n")).collect()
+}
+
+fn accept(args: &AcceptArgs) -> u8 {
+    let files = match discover(&args.paths) {
+        Ok(files) => files,
+        Err(message) => return usage_error(&message),
+    };
+    let root = args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder);
+    let mut accepted = Vec::new();
+    for file in &files {
+        let Some(snapshot) = snapshot_path(&root, &file.path, &file.display) else { continue };
+        let pending = crate::snapshot::pending_path(&snapshot);
+        if pending.exists() {
+            match accept_pending(&pending) {
+                Ok(mut done) => accepted.append(&mut done),
+                Err(error) => return usage_error(&format!("cannot accept {}: {error}", display_path(&pending))),
+            }
+        }
+    }
+    for path in &accepted {
+        println!("accepted {}", display_path(path));
+    }
+    println!("{} snapshot{} accepted", accepted.len(), if accepted.len() == 1 { "" } else { "s" });
+    EXIT_OK
+}
+
+fn explain(args: &ExplainArgs, err: Style) -> u8 {
+    let display = args.scenario.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let loaded = match load_scenario(&args.scenario, &display, &LoadOptions::default()) {
+        Ok(loaded) => loaded,
+        Err(diagnostics) => {
+            eprint!("{}", err.red(&diagnostics.render()));
+            return EXIT_INVALID;
+        }
+    };
+    let outcome = match crate::outcome::record(&loaded.title, &display, loaded.script.clone(), &loaded.step_lines(), loaded.checkpoints(), Limits { max_events: args.max_events }) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            eprintln!("error: {}: {error}", display_path(&args.scenario));
+            return EXIT_INVALID;
+        }
+    };
+    print!("{}", crate::explain::timeline(&outcome, &display_path(&args.scenario)));
+    let verdict = crate::expect::evaluate(&outcome, &loaded.expectations);
+    if verdict.failures.is_empty() {
+        println!("\n{} expectation{} hold.", verdict.checks, if verdict.checks == 1 { "" } else { "s" });
+        EXIT_OK
+    } else {
+        println!();
+        for failure in &verdict.failures {
+            println!("FAIL {}", failure.render(&display_path(&args.scenario)));
+        }
+        EXIT_FAILED
+    }
+}
+
+fn schema(args: &SchemaArgs) -> u8 {
+    use crate::scenario::model::{SchemaKind, schema_json};
+    let kind = match args.kind {
+        SchemaKindArg::Scenario => SchemaKind::Scenario,
+        SchemaKindArg::Catalog => SchemaKind::Catalog,
+        SchemaKindArg::Policy => SchemaKind::Policy,
+    };
+    print!("{}", schema_json(kind));
+    EXIT_OK
+}
+
+fn policies(args: &PoliciesArgs) -> u8 {
+    let policies = match &args.policy {
+        Some(name) => match crate::whatif::resolve_policy(name) {
+            Ok(policy) => vec![policy],
+            Err(message) => {
+                eprint!("{message}");
+                return EXIT_INVALID;
+            }
+        },
+        None => crate::policy::builtin::names().filter_map(crate::policy::builtin::find).collect(),
+    };
+    for policy in &policies {
+        println!("{}", policy.name);
+        if !policy.description.is_empty() {
+            println!("  {}", policy.description);
+        }
+        for parameter in crate::policy::PARAMETERS {
+            println!("  {:<28} {:<34} {}", parameter.name, policy.show(parameter.name).unwrap_or_default(), parameter.doc);
+        }
+        println!();
+    }
+    let _ = Rule::ALL;
+    EXIT_OK
+}
+
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

@@ -1,0 +1,162 @@
+//! The command line, as clap types. Nothing here does work: `main` turns these into calls.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  cspsim run                          run the bundled suite (scenarios/), write reports/
+  cspsim run scenarios/billing -j 4   run one folder on 4 threads
+  cspsim check --junit junit.xml      the CI gate: fail on any difference or missing snapshot
+  cspsim accept scenarios/billing     accept the pending snapshots of a folder
+  cspsim explain scenarios/suspend/retention.yaml
+  cspsim whatif --policy csp-2020 --policy nce-2022 scenarios/population
+  cspsim whatif --policy csp-2020 --set cancel_window_monthly=24h,72h,168h
+  cspsim schema scenario > scenario.schema.json
+
+Exit codes: 0 all passed, 1 a check or snapshot failed, 2 invalid input or usage.";
+
+/// Simulate Partner Center CSP subscription workflows over simulated time, check the
+/// outcomes against expectations and snapshots, and export CSV reports.
+#[derive(Debug, Parser)]
+#[command(name = "cspsim", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// When to color output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios: check expectations, compare snapshots where they exist, write reports.
+    #[command(after_help = EXAMPLES)]
+    Run(RunArgs),
+    /// The CI gate: like run, but a scenario without an accepted snapshot fails.
+    #[command(after_help = EXAMPLES)]
+    Check(RunArgs),
+    /// Accept pending snapshots (`.snap.new`) of the given scenarios or folders.
+    Accept(AcceptArgs),
+    /// Show a scenario's timeline: each event, what happened, and the rule that decided it.
+    Explain(ExplainArgs),
+    /// Print the JSON Schema of scenario, catalog or policy files.
+    Schema(SchemaArgs),
+    /// List the built-in policies with their parameters.
+    Policies(PoliciesArgs),
+    /// Compare policies over the same scenarios and populations.
+    Whatif(WhatifArgs),
+    /// Measure simulation speed on generated populations.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders (searched recursively, sorted).
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Where to write the CSV reports.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Scenarios to run in parallel (default: the number of CPUs).
+    #[arg(short = 'j', long)]
+    pub jobs: Option<usize>,
+    /// Also write JUnit XML (one test case per scenario) to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Snapshot folder, mirroring the scenarios' paths (default: `snapshots/` beside the
+    /// nearest `scenarios/` folder).
+    #[arg(long)]
+    pub snapshots: Option<PathBuf>,
+    /// Only run scenarios with this tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// The most events one scenario may produce before it is stopped.
+    #[arg(long, default_value_t = 20_000_000)]
+    pub max_events: u64,
+    /// Print only failures and the total.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// Scenario files or folders whose pending snapshots to accept.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long)]
+    pub snapshots: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    #[arg(long, default_value_t = 20_000_000)]
+    pub max_events: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKindArg {
+    Scenario,
+    Catalog,
+    Policy,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    #[arg(value_enum, default_value_t = SchemaKindArg::Scenario)]
+    pub kind: SchemaKindArg,
+}
+
+#[derive(Debug, Args)]
+pub struct PoliciesArgs {
+    /// Show one policy (a built-in name or a policy file).
+    pub policy: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhatifArgs {
+    /// Scenario files or folders (their populations and hand-written steps).
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// A policy to compare: a built-in name or a policy file (repeat; default csp-2020).
+    #[arg(long = "policy")]
+    pub policies: Vec<String>,
+    /// A parameter sweep, `name=value1,value2,...`: one variant per value (repeatable).
+    #[arg(long = "set")]
+    pub sets: Vec<String>,
+    /// Where to write whatif.csv, whatif_monthly.csv and whatif.svg.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    #[arg(short = 'j', long)]
+    pub jobs: Option<usize>,
+    /// Also write the per-line CSV reports of population runs.
+    #[arg(long)]
+    pub detail: bool,
+    #[arg(long, default_value_t = 20_000_000)]
+    pub max_events: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Customer counts to measure.
+    #[arg(long = "customers", value_delimiter = ',', default_values_t = vec![10_000_u64, 100_000, 1_000_000])]
+    pub customers: Vec<u64>,
+    /// Simulated months.
+    #[arg(long, default_value_t = 36)]
+    pub months: u32,
+    /// Policies to compare in each measurement.
+    #[arg(long = "policy")]
+    pub policies: Vec<String>,
+    #[arg(short = 'j', long)]
+    pub jobs: Option<usize>,
+}

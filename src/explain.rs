@@ -1,0 +1,79 @@
+//! `cspsim explain`: a scenario's timeline for a person. Each step, each event with what
+//! happened and the rule that decided it, and each invoice with how every amount was computed.
+
+use std::fmt::Write as _;
+
+use crate::engine::observe::{EventKind, Source, Subject};
+use crate::engine::time::format_date;
+use crate::outcome::Outcome;
+
+pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}\n  {} (policy {})\n", outcome.title, shown_path, outcome.policy);
+    let mut next_step = 0;
+    let print_step = |out: &mut String, index: usize| {
+        let step = &outcome.steps[index];
+        let what = match step.action {
+            None => "clock moves here; checks".to_string(),
+            Some(action) => {
+                let by = step.actor.as_deref().map(|a| format!("{a}: ")).unwrap_or_default();
+                let result = match step.result.refusal {
+                    None => "ok".to_string(),
+                    Some((code, rule)) => {
+                        let number = code.partner_center_number().map(|n| format!(" ({n})")).unwrap_or_default();
+                        format!("rejected {}{number} [{}]", code.name(), rule.id())
+                    }
+                };
+                format!("{by}{action} -> {result}")
+            }
+        };
+        let _ = writeln!(out, "\n-- step {} (line {}) at {}: {what}", index + 1, step.line, step.at);
+    };
+    for (index, (event, detail)) in outcome.events.iter().enumerate() {
+        match event.source {
+            Source::Action { step } => {
+                while next_step <= step as usize {
+                    print_step(&mut out, next_step);
+                    next_step += 1;
+                }
+            }
+            _ => {
+                while next_step < outcome.steps.len() && outcome.steps[next_step].action.is_none() && outcome.steps[next_step].at < event.at {
+                    print_step(&mut out, next_step);
+                    next_step += 1;
+                }
+            }
+        }
+        let result = match event.code {
+            Some(code) => format!("{} {}", event.result.name(), code.name()),
+            None => event.result.name().to_string(),
+        };
+        let _ = writeln!(out, "  {}  {:<22} {:<10} [{}] {}", event.at, event.kind.name(), result, event.rule.id(), detail);
+        if event.kind == EventKind::InvoiceIssued
+            && let Subject::Invoice(date) = event.subject
+            && let Some(invoice) = outcome.invoices.iter().find(|i| i.date == date)
+        {
+            let _ = index;
+            for line in &invoice.lines {
+                let name = outcome.handle_name(line.subscription);
+                let label = if name.is_empty() { line.subscription.display() } else { format!("{} ({name})", line.subscription.display()) };
+                let _ = writeln!(
+                    out,
+                    "      {:<15} {label}  {} to {}  {}  [{}]",
+                    line.kind.name(),
+                    format_date(line.period_start),
+                    format_date(line.period_end),
+                    outcome.explain_line(line),
+                    line.rule.id()
+                );
+            }
+        }
+    }
+    while next_step < outcome.steps.len() {
+        print_step(&mut out, next_step);
+        next_step += 1;
+    }
+    let exercised: Vec<&str> = outcome.rules_exercised().filter(|(_, n)| *n > 0).map(|(rule, _)| rule.id()).collect();
+    let _ = writeln!(out, "\nRules exercised: {}", exercised.join(", "));
+    out
+}

@@ -1,0 +1,376 @@
+//! The record of a run: each step's result, every event with its instant and rule, the final
+//! state of every subscription, every invoice and its lines.
+//!
+//! [`Recorder`] is the observer a scenario run uses to collect them; [`Outcome::to_yaml`]
+//! serializes the record for snapshots with a fixed field order and row order. The YAML is
+//! written by a small emitter of our own so that snapshot text never changes because a
+//! dependency changed its formatting.
+
+use std::fmt::Write as _;
+
+use crate::engine::catalog::BillingType;
+use crate::engine::observe::{Computation, Event, Invoice, LedgerLine, Observer, Source, StepResult, Subject, SubscriptionId};
+use crate::engine::rules::Rule;
+use crate::engine::script::Script;
+use crate::engine::state::Subscription;
+use crate::engine::time::{Instant, format_date};
+use crate::engine::{FinalState, Limits, EngineError};
+
+/// Collects everything a run reports, and the state after each step that has checks.
+#[derive(Default)]
+pub struct Recorder {
+    pub events: Vec<(Event, String)>,
+    pub invoices: Vec<Invoice>,
+    pub steps: Vec<StepResult>,
+    /// Steps whose checks need the state as it was after them.
+    pub checkpoints: std::collections::BTreeSet<usize>,
+    pub states: Vec<Checkpoint>,
+}
+
+/// The state after a step, for evaluating its checks.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    pub step: usize,
+    pub subscriptions: Vec<Subscription>,
+    /// How many invoices had been issued.
+    pub invoices: usize,
+}
+
+impl Observer for Recorder {
+    const WANTS_DETAIL: bool = true;
+    fn event(&mut self, event: Event, detail: String) {
+        self.events.push((event, detail));
+    }
+    fn invoice(&mut self, invoice: Invoice) {
+        self.invoices.push(invoice);
+    }
+    fn step_finished(&mut self, step: usize, result: StepResult, subscriptions: &[Subscription]) {
+        self.steps.push(result);
+        if self.checkpoints.contains(&step) {
+            self.states.push(Checkpoint { step, subscriptions: subscriptions.to_vec(), invoices: self.invoices.len() });
+        }
+    }
+}
+
+/// A step as the outcome shows it.
+#[derive(Clone, Debug)]
+pub struct StepRecord {
+    pub line: u32,
+    pub at: Instant,
+    pub actor: Option<String>,
+    pub action: Option<&'static str>,
+    pub result: StepResult,
+}
+
+/// The complete, stable record of one scenario run.
+pub struct Outcome {
+    pub title: String,
+    /// The scenario's path relative to the run's root, with `/`.
+    pub file: String,
+    pub policy: String,
+    pub script: Script,
+    pub steps: Vec<StepRecord>,
+    pub events: Vec<(Event, String)>,
+    pub invoices: Vec<Invoice>,
+    pub subscriptions: Vec<Subscription>,
+    pub handles: Vec<Option<SubscriptionId>>,
+    pub rule_hits: Vec<u64>,
+    pub end: Instant,
+    pub checkpoints: Vec<Checkpoint>,
+}
+
+/// Runs a script with a recorder and assembles the outcome.
+pub fn record(title: &str, file: &str, script: Script, step_lines: &[u32], checkpoints: std::collections::BTreeSet<usize>, limits: Limits) -> Result<Outcome, EngineError> {
+    let recorder = Recorder { checkpoints, ..Recorder::default() };
+    let FinalState { observer, subscriptions, handles, rule_hits, end } = crate::engine::run(&script, recorder, limits)?;
+    let steps = script
+        .steps
+        .iter()
+        .zip(observer.steps)
+        .zip(step_lines)
+        .map(|((step, result), line)| StepRecord {
+            line: *line,
+            at: step.at,
+            actor: step.actor.map(|id| script.user(id).handle.clone()),
+            action: step.action.as_ref().map(|a| a.name()),
+            result,
+        })
+        .collect();
+    Ok(Outcome {
+        title: title.to_string(),
+        file: file.to_string(),
+        policy: script.policy.name.clone(),
+        steps,
+        events: observer.events,
+        invoices: observer.invoices,
+        subscriptions,
+        handles,
+        rule_hits,
+        end,
+        checkpoints: observer.states,
+        script,
+    })
+}
+
+impl Outcome {
+    pub fn handle_name(&self, id: SubscriptionId) -> &str {
+        self.subscriptions[id.0 as usize].handle.map_or("", |h| self.script.handles[h.0 as usize].as_str())
+    }
+
+    pub fn subject_text(&self, subject: &Subject) -> String {
+        match subject {
+            Subject::Partner => self.script.partner.id.clone(),
+            Subject::Customer(id) => self.script.customer(*id).handle.clone(),
+            Subject::Offer(id) => self.script.catalog.offer(*id).id.clone(),
+            Subject::Subscription(id) => id.display(),
+            Subject::Invoice(date) => format!("invoice {}", format_date(*date)),
+            Subject::Cart(customer, name) => {
+                let customer = &self.script.customer(*customer).handle;
+                if name.is_empty() { format!("{customer} cart") } else { format!("{customer} cart {name}") }
+            }
+        }
+    }
+
+    pub fn rules_exercised(&self) -> impl Iterator<Item = (Rule, u64)> + '_ {
+        Rule::ALL.iter().map(|rule| (*rule, self.rule_hits[rule.index()]))
+    }
+
+    // --- rows shared by the snapshot and the CSV reports -----------------------------------
+
+    pub fn step_row(&self, index: usize) -> Row {
+        let step = &self.steps[index];
+        let mut row = Row::default();
+        row.push("step", (index + 1).to_string());
+        row.push("line", step.line.to_string());
+        row.push("at", step.at.to_string());
+        row.push("by", step.actor.clone().unwrap_or_default());
+        row.push("action", step.action.unwrap_or("").to_string());
+        let result = match (&step.action, step.result.refusal) {
+            (None, _) => "",
+            (Some(_), None) => "ok",
+            (Some(_), Some(_)) => "rejected",
+        };
+        row.push("result", result.to_string());
+        if let Some((code, rule)) = step.result.refusal {
+            row.push("code", code.name().to_string());
+            row.push("number", code.partner_center_number().map(|n| n.to_string()).unwrap_or_default());
+            row.push("rule", rule.id().to_string());
+        }
+        if !step.result.lines.is_empty() {
+            let lines: Vec<String> = step
+                .result
+                .lines
+                .iter()
+                .map(|line| {
+                    let offer = &self.script.catalog.offer(line.offer).id;
+                    match (line.subscription, line.refusal) {
+                        (Some(id), _) => format!("{offer}={}", id.display()),
+                        (None, Some((code, _))) => format!("{offer}={}", code.name()),
+                        (None, None) => offer.clone(),
+                    }
+                })
+                .collect();
+            row.push("lines", lines.join(" "));
+        }
+        if !step.result.listing.is_empty() {
+            let listing: Vec<String> = step
+                .result
+                .listing
+                .iter()
+                .map(|listed| {
+                    let offer = &self.script.catalog.offer(listed.offer).id;
+                    match listed.refusal {
+                        None => format!("{offer}=available"),
+                        Some((code, _)) => format!("{offer}={}", code.name()),
+                    }
+                })
+                .collect();
+            row.push("listing", listing.join(" "));
+        }
+        row
+    }
+
+    pub fn event_row(&self, seq: usize) -> Row {
+        let (event, detail) = &self.events[seq];
+        let mut row = Row::default();
+        row.push("seq", (seq + 1).to_string());
+        row.push("at", event.at.to_string());
+        row.push(
+            "source",
+            match event.source {
+                Source::Action { .. } => "action",
+                Source::Scheduled => "scheduled",
+                Source::Setup => "setup",
+            }
+            .to_string(),
+        );
+        row.push("actor", event.actor.map(|id| self.script.user(id).handle.clone()).unwrap_or_default());
+        row.push("kind", event.kind.name().to_string());
+        row.push("subject", self.subject_text(&event.subject));
+        row.push("result", event.result.name().to_string());
+        row.push("code", event.code.map(|c| c.name().to_string()).unwrap_or_default());
+        row.push("rule", event.rule.id().to_string());
+        row.push("detail", detail.clone());
+        row
+    }
+
+    pub fn subscription_row(&self, subscription: &Subscription) -> Row {
+        let offer = self.script.catalog.offer(subscription.offer);
+        let schedule = subscription.schedule;
+        let mut row = Row::default();
+        row.push("subscription", subscription.id.display());
+        row.push("name", self.handle_name(subscription.id).to_string());
+        row.push("customer", self.script.customer(subscription.customer).handle.clone());
+        row.push("offer", offer.id.clone());
+        row.push("parent", subscription.parent.map(|p| p.display()).unwrap_or_default());
+        row.push("status", subscription.status.name().to_string());
+        row.push("quantity", if offer.billing == BillingType::License { subscription.quantity.to_string() } else { String::new() });
+        row.push("billing", subscription.billing.map(|b| b.name().to_string()).unwrap_or_default());
+        row.push("term_start", schedule.map(|s| format_date(s.term_start())).unwrap_or_default());
+        row.push("term_end", schedule.map(|s| format_date(s.term_end())).unwrap_or_default());
+        row.push("auto_renew", subscription.auto_renew.to_string());
+        row.push("trial_end", subscription.trial.map(|t| format_date(t.end.date())).unwrap_or_default());
+        row.push("suspended_at", subscription.suspended_at.map(|at| at.to_string()).unwrap_or_default());
+        row.push("deletion_date", subscription.deletion_at.map(|at| format_date(at.date())).unwrap_or_default());
+        row.push("access", subscription.status.access().to_string());
+        row.push("cancel_scheduled", subscription.cancel_scheduled.to_string());
+        row.push("ordered_at", subscription.ordered_at.to_string());
+        row
+    }
+
+    pub fn line_row(&self, invoice_date: chrono::NaiveDate, line: &LedgerLine) -> Row {
+        let mut row = Row::default();
+        row.push("invoice_date", format_date(invoice_date));
+        row.push("customer", self.script.customer(line.customer).handle.clone());
+        row.push("subscription", line.subscription.display());
+        row.push("name", self.handle_name(line.subscription).to_string());
+        row.push("offer", self.script.catalog.offer(line.offer).id.clone());
+        row.push("kind", line.kind.name().to_string());
+        row.push("period_start", format_date(line.period_start));
+        row.push("period_end", format_date(line.period_end));
+        row.push("quantity", line.quantity.to_string());
+        row.push("unit_price", line.unit_price.to_string());
+        row.push("days", line.days.map(|d| d.to_string()).unwrap_or_default());
+        row.push("amount", line.amount.to_string());
+        row.push("rule", line.rule.id().to_string());
+        row.push("billable_at", line.billable_at.to_string());
+        row
+    }
+
+    /// The snapshot text.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "scenario: {}", yaml_scalar(&self.title));
+        let _ = writeln!(out, "file: {}", yaml_scalar(&self.file));
+        let _ = writeln!(out, "policy: {}", yaml_scalar(&self.policy));
+        let _ = writeln!(out, "end: {}", self.end);
+        write_rows(&mut out, "steps", (0..self.steps.len()).map(|i| self.step_row(i)));
+        write_rows(&mut out, "events", (0..self.events.len()).map(|i| without(self.event_row(i), &["seq"])));
+        write_rows(&mut out, "subscriptions", self.subscriptions.iter().map(|s| self.subscription_row(s)));
+        if self.invoices.is_empty() {
+            out.push_str("invoices: []\n");
+        } else {
+            out.push_str("invoices:\n");
+            for invoice in &self.invoices {
+                let _ = writeln!(out, "  - date: {}", format_date(invoice.date));
+                let _ = writeln!(out, "    total: {}", invoice.total);
+                if invoice.lines.is_empty() {
+                    out.push_str("    lines: []\n");
+                    continue;
+                }
+                out.push_str("    lines:\n");
+                for line in &invoice.lines {
+                    let row = without(self.line_row(invoice.date, line), &["invoice_date", "customer", "name", "offer", "billable_at"]);
+                    let _ = writeln!(out, "      - {}", row.to_flow());
+                }
+            }
+        }
+        let exercised: Vec<&str> = self.rules_exercised().filter(|(_, n)| *n > 0).map(|(rule, _)| rule.id()).collect();
+        let _ = writeln!(out, "rules: [{}]", exercised.join(", "));
+        out
+    }
+
+    /// How a ledger line's amount was computed: `19 days x 4.00/31 x 1 = 2.45`.
+    pub fn explain_line(&self, line: &LedgerLine) -> String {
+        let days = line.days.unwrap_or(0);
+        match line.computation {
+            Computation::Full => format!("{} x {} = {}", line.quantity, line.unit_price, line.amount),
+            Computation::Prorated { period_days } => {
+                format!("{days} days x {}/{period_days} x {} = {}", line.unit_price, line.quantity, line.amount)
+            }
+            Computation::ProratedRoundedRate { rate, decimals } => {
+                let rate = crate::engine::money::Decimal { mantissa: rate, scale: decimals };
+                format!("{days} days x {rate:.prec$} a day x {} = {}", line.quantity, line.amount, prec = decimals as usize)
+            }
+            Computation::Reversal => format!("credit of the charge {} x {} for {days} days = {}", line.quantity, line.unit_price, line.amount),
+            Computation::Usage => format!("{} units x {} = {}", line.quantity, line.unit_price, line.amount),
+        }
+    }
+}
+
+/// An ordered list of named cells: one row of a report, one flow mapping of a snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Row(pub Vec<(&'static str, String)>);
+
+impl Row {
+    pub fn push(&mut self, name: &'static str, value: String) {
+        self.0.push((name, value));
+    }
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+    /// `{step: 1, at: 2020-07-22T09:00:00Z, ...}`, empty cells left out.
+    pub fn to_flow(&self) -> String {
+        let cells: Vec<String> = self.0.iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| format!("{n}: {}", yaml_scalar(v))).collect();
+        format!("{{{}}}", cells.join(", "))
+    }
+}
+
+fn without(mut row: Row, names: &[&str]) -> Row {
+    row.0.retain(|(name, _)| !names.contains(name));
+    row
+}
+
+fn write_rows(out: &mut String, name: &str, rows: impl Iterator<Item = Row>) {
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
+        let _ = writeln!(out, "{name}: []");
+        return;
+    }
+    let _ = writeln!(out, "{name}:");
+    for row in rows {
+        let _ = writeln!(out, "  - {}", row.to_flow());
+    }
+}
+
+/// A scalar as YAML: plain when that is unambiguous, double-quoted (JSON escaping) otherwise.
+pub fn yaml_scalar(text: &str) -> String {
+    // true and false are written plain: in a snapshot they are booleans either way.
+    let reserved = ["null", "~", "yes", "no", "on", "off", "y", "n"];
+    let safe_char = |c: char| c.is_ascii_alphanumeric() || "._:/@+-".contains(c);
+    let plain = !text.is_empty()
+        && text.chars().all(safe_char)
+        && !(text.starts_with(['-', '+']) && !text[1..].starts_with(|c: char| c.is_ascii_digit()))
+        && !text.starts_with([':', '@'])
+        && !text.ends_with(':')
+        && !text.contains(": ")
+        && !reserved.contains(&text.to_ascii_lowercase().as_str());
+    if plain { text.to_string() } else { serde_json::to_string(text).expect("strings serialize") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yaml_scalar;
+
+    #[test]
+    fn scalars_are_quoted_only_when_needed() {
+        assert_eq!(yaml_scalar("2020-07-22T09:00:00Z"), "2020-07-22T09:00:00Z");
+        assert_eq!(yaml_scalar("-320.00"), "-320.00");
+        assert_eq!(yaml_scalar("- x"), "\"- x\"");
+        assert_eq!(yaml_scalar("sub-0001 (crm)"), "\"sub-0001 (crm)\"");
+        assert_eq!(yaml_scalar("true"), "true");
+        assert_eq!(yaml_scalar("null"), "\"null\"");
+        assert_eq!(yaml_scalar(""), "\"\"");
+        assert_eq!(yaml_scalar("a\"b"), "\"a\\\"b\"");
+    }
+}

@@ -1,0 +1,32 @@
+//! JUnit XML for CI systems: one test case per scenario.
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::suite::{ScenarioRun, Status};
+
+pub fn junit_xml(runs: &[ScenarioRun]) -> String {
+    let mut report = Report::new("cspsim");
+    let mut suite = TestSuite::new("scenarios");
+    for run in runs {
+        let status = match run.status {
+            Status::Pass => TestCaseStatus::success(),
+            Status::Fail => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message(format!("{} expectation(s) failed", run.failure_count()));
+                status.set_description(run.problem_text());
+                status
+            }
+            Status::Error => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status.set_message("invalid input");
+                status.set_description(run.problem_text());
+                status
+            }
+        };
+        let mut case = TestCase::new(run.display.clone(), status);
+        case.set_classname(run.title.clone().unwrap_or_else(|| run.display.clone()));
+        suite.add_test_case(case);
+    }
+    report.add_test_suite(suite);
+    report.to_string().expect("JUnit XML serializes")
+}

@@ -1,0 +1,127 @@
+//! Collecting a file's diagnostics while it is decoded and checked.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::policy::{ParameterValue, Policy};
+use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
+use crate::scenario::model::ParameterNode;
+use crate::scenario::node_de::{self, Located};
+use crate::scenario::suggest::nearest;
+use crate::scenario::yaml::{Node, NodeValue};
+
+/// Accumulates every problem found in one file.
+pub struct Builder<'a> {
+    pub file: &'a Path,
+    pub source: &'a str,
+    pub diagnostics: Diagnostics,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(file: &'a Path, source: &'a str) -> Self {
+        Builder { file, source, diagnostics: Diagnostics::default() }
+    }
+
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic.with_source(self.source));
+    }
+
+    /// An error at a located value.
+    pub fn error_at<T>(&mut self, located: &Located<T>, message: impl Into<String>, expected: impl Into<String>) {
+        let diagnostic = Diagnostic::new(self.file, located.position, message).expected(expected).width(located.width as usize);
+        self.report(diagnostic);
+    }
+
+    /// An unknown name, with the nearest known one.
+    pub fn unknown_name<'n>(&mut self, located: &Located<String>, what: &str, known: impl IntoIterator<Item = &'n str> + Clone) {
+        let suggestion = nearest(&located.value, known.clone());
+        let mut names: Vec<&str> = known.into_iter().collect();
+        names.sort_unstable();
+        names.dedup();
+        let expected = if names.is_empty() {
+            format!("a {what} defined in this file (none is)")
+        } else if names.len() <= 12 {
+            format!("one of: {}", names.join(", "))
+        } else {
+            format!("one of the {} {what}s defined in this file", names.len())
+        };
+        let diagnostic = Diagnostic::new(self.file, located.position, format!("unknown {what} `{}`", located.value))
+            .expected(expected)
+            .suggest(suggestion)
+            .width(located.width as usize);
+        self.report(diagnostic);
+    }
+
+    /// Decodes a node into `T`, reporting every decoding error.
+    pub fn decode<T: for<'de> Deserialize<'de>>(&mut self, node: &Node) -> Option<T> {
+        match node_de::decode::<T>(node) {
+            Ok(value) => Some(value),
+            Err(errors) => {
+                for error in errors {
+                    let mut diagnostic = Diagnostic::new(self.file, error.position, error.message()).width(error.width as usize);
+                    if let Some(expected) = error.expected() {
+                        diagnostic = diagnostic.expected(expected);
+                    }
+                    diagnostic = diagnostic.suggest(error.suggestion());
+                    self.report(diagnostic);
+                }
+                None
+            }
+        }
+    }
+
+    /// Applies named parameter values to a policy, reporting unknown names and bad values.
+    pub fn apply_parameters<'p>(&mut self, policy: &mut Policy, parameters: impl IntoIterator<Item = (&'p Located<String>, &'p Located<ParameterNode>)>) {
+        for (name, value) in parameters {
+            match Policy::parameter(&name.value) {
+                Err(near) => {
+                    let diagnostic = Diagnostic::new(self.file, name.position, format!("unknown policy parameter `{}`", name.value))
+                        .expected("a parameter listed by `cspsim policies`")
+                        .suggest(near)
+                        .width(name.width as usize);
+                    self.report(diagnostic);
+                }
+                Ok(parameter) => {
+                    if let Err(message) = policy.set(parameter.name, &parameter_value(&value.value)) {
+                        let diagnostic = Diagnostic::new(self.file, value.position, format!("bad value for `{}`: {message}", parameter.name)).width(value.width as usize);
+                        self.report(diagnostic);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, Diagnostics> {
+        match value {
+            Some(value) if self.diagnostics.is_empty() => Ok(value),
+            _ => Err(self.diagnostics.finish()),
+        }
+    }
+}
+
+pub fn parameter_value(node: &ParameterNode) -> ParameterValue {
+    match node {
+        ParameterNode::Text(text) => ParameterValue::Text(text.clone()),
+        ParameterNode::List(items) => ParameterValue::List(items.clone()),
+        ParameterNode::Map(entries) => ParameterValue::Map(entries.iter().map(|(k, v)| (k.clone(), parameter_value(v))).collect()),
+    }
+}
+
+/// A copy of a mapping node with the values of some present keys replaced, so that the rest
+/// can be decoded on its own while those parts are decoded piece by piece.
+pub fn with_placeholders(node: &Node, replacements: &[(&str, NodeValue)]) -> Node {
+    let mut copy = node.clone();
+    if let NodeValue::Mapping(entries) = &mut copy.value {
+        for (key, value) in entries.iter_mut() {
+            if let Some((_, replacement)) = replacements.iter().find(|(name, _)| key.scalar_text() == Some(name)) {
+                value.value = replacement.clone();
+            }
+        }
+    }
+    copy
+}
+
+pub fn position_of(node: &Node) -> Position {
+    node.position
+}

@@ -1,0 +1,959 @@
+//! Loading a scenario: the file decoded piece by piece, then every reference, instant and
+//! value checked, and everything turned into the engine's [`Script`] plus the expectations
+//! the run is judged by. Every problem of the file is reported, not only the first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::engine::catalog::{BillingType, Catalog, Category, OfferId};
+use crate::engine::money::{Decimal, Money};
+use crate::engine::observe::LineKind;
+use crate::engine::rules::{Code, Rule};
+use crate::engine::script::{
+    Action, CartLine, CartRef, Cloud, Customer, CustomerId, HandleId, Partner, Program, PublisherFilter, Script, Step, SubscriptionRef, SuspendReason, User, UserId,
+};
+use crate::engine::time::{Duration, Instant, parse_date, parse_instant};
+use crate::expect::{Check, CheckKind, Expectation, LineExpectation, SUBSCRIPTION_FIELDS, StepExpectations};
+use crate::policy::{Policy, Role, builtin};
+use crate::scenario::builder::{Builder, with_placeholders};
+use crate::scenario::catalog_file::{self, decode_catalog, load_catalog_file};
+use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
+use crate::scenario::model::*;
+use crate::scenario::node_de::Located;
+use crate::scenario::policy_file::load_policy_file;
+use crate::scenario::source::{parse_mapping, read_text};
+use crate::scenario::suggest::nearest;
+use crate::scenario::yaml::{Node, NodeValue};
+
+/// A scenario ready to run.
+#[derive(Debug)]
+pub struct LoadedScenario {
+    pub path: PathBuf,
+    /// The path relative to the run's root, with `/` (the `scenario` column of reports).
+    pub display: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    /// Rules the scenario says it exercises (`rules:`).
+    pub rules: Vec<Rule>,
+    pub script: Script,
+    pub expectations: Vec<StepExpectations>,
+}
+
+impl LoadedScenario {
+    pub fn step_lines(&self) -> Vec<u32> {
+        self.expectations.iter().map(|e| e.line).collect()
+    }
+    pub fn checkpoints(&self) -> BTreeSet<usize> {
+        self.expectations.iter().enumerate().filter(|(_, e)| !e.checks.is_empty()).map(|(i, _)| i).collect()
+    }
+}
+
+/// How a scenario is loaded: optionally under another policy than its own (what-if runs).
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    pub policy: Option<Policy>,
+}
+
+pub fn load_scenario(path: &Path, display: &str, options: &LoadOptions) -> Result<LoadedScenario, Diagnostics> {
+    let text = read_text(path).map_err(|d| Diagnostics(vec![d]))?;
+    load_scenario_text(path, display, &text, options)
+}
+
+const TOP_KEYS: &str = "`scenario`, `start`, `partner`, `catalog` and `steps`";
+
+pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &LoadOptions) -> Result<LoadedScenario, Diagnostics> {
+    let root = parse_mapping(path, text, "a scenario", TOP_KEYS).map_err(|d| Diagnostics(vec![d]))?;
+    let mut builder = Builder::new(path, text);
+
+    // Steps, customers and the catalog are decoded one by one so that each bad one is
+    // reported; the rest of the file is decoded with placeholders in their place.
+    let head = with_placeholders(
+        &root,
+        &[("steps", NodeValue::Sequence(Vec::new())), ("customers", NodeValue::Mapping(Vec::new())), ("catalog", NodeValue::Text(String::new()))],
+    );
+    let head: Option<ScenarioFile> = builder.decode(&head);
+    let steps = decode_steps(&mut builder, root.get("steps"));
+    let customers = decode_customers(&mut builder, root.get("customers"));
+    let catalog = match root.get("catalog") {
+        Some(node) => load_catalog(&mut builder, node, path),
+        None => None,
+    };
+    let (Some(head), Some(catalog)) = (head, catalog) else {
+        return Err(builder.diagnostics.finish());
+    };
+    let mut context = Context::new(&mut builder, path, &head, &catalog, options);
+    let customers = context.customers(&customers);
+    let steps_built = context.steps(&steps);
+    let until = head.until.as_ref().and_then(|until| context.instant(until));
+    if let (Some(until), Some(last)) = (until, steps_built.last())
+        && until < last.0.at
+    {
+        let located = head.until.as_ref().expect("parsed above");
+        context.builder.error_at(located, format!("`until` ({until}) is before the last step ({})", last.0.at), "an instant at or after the last step");
+    }
+    let rules = context.rules(head.rules.as_deref().unwrap_or_default());
+    let Context { policy, partner, start, handles, .. } = context;
+    if !steps.complete || !customers.1 {
+        // Bad steps or customers were reported; nothing runs.
+        return Err(builder.diagnostics.finish());
+    }
+    let (steps, expectations): (Vec<Step>, Vec<StepExpectations>) = steps_built.into_iter().unzip();
+    let script = Script { policy, catalog, partner, customers: customers.0, start, until, steps, handles };
+    let loaded = LoadedScenario {
+        path: path.to_path_buf(),
+        display: display.to_string(),
+        title: head.scenario.value.trim().to_string(),
+        description: head.description.as_ref().map(|d| d.trim().to_string()),
+        tags: head.tags.iter().flatten().map(|t| t.value.clone()).collect(),
+        rules,
+        script,
+        expectations,
+    };
+    builder.finish(Some(loaded))
+}
+
+struct DecodedSteps {
+    steps: Vec<Located<StepSection>>,
+    /// Subscription and cart names that steps which failed to decode would have defined, so
+    /// that they are not reported again as undefined.
+    salvaged_names: BTreeSet<String>,
+    complete: bool,
+}
+
+fn decode_steps(builder: &mut Builder, node: Option<&Node>) -> DecodedSteps {
+    let mut decoded = DecodedSteps { steps: Vec::new(), salvaged_names: BTreeSet::new(), complete: true };
+    let Some(node) = node else { return decoded };
+    match &node.value {
+        NodeValue::Sequence(items) => {
+            for item in items {
+                match builder.decode::<Located<StepSection>>(item) {
+                    Some(step) => decoded.steps.push(step),
+                    None => {
+                        decoded.complete = false;
+                        item.walk(&mut |n| {
+                            if let NodeValue::Mapping(entries) = &n.value {
+                                for (key, value) in entries {
+                                    if matches!(key.scalar_text(), Some("name" | "cart"))
+                                        && let Some(text) = value.scalar_text()
+                                    {
+                                        decoded.salvaged_names.insert(text.to_string());
+                                    }
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        NodeValue::Null => {}
+        _ => {
+            builder.report(Diagnostic::new(builder.file, node.position, format!("found {} for `steps`", node.describe())).expected("a list of steps"));
+            decoded.complete = false;
+        }
+    }
+    decoded
+}
+
+type DecodedCustomers = (Vec<(Located<String>, Option<Located<CustomerSection>>)>, bool);
+
+fn decode_customers(builder: &mut Builder, node: Option<&Node>) -> DecodedCustomers {
+    let mut customers = Vec::new();
+    let mut complete = true;
+    let Some(node) = node else { return (customers, complete) };
+    match &node.value {
+        NodeValue::Mapping(entries) => {
+            for (key, value) in entries {
+                let name = Located { value: key.scalar_text().unwrap_or_default().to_string(), position: key.position, width: key.width() as u32 };
+                let section = builder.decode::<Located<CustomerSection>>(value);
+                complete &= section.is_some();
+                customers.push((name, section));
+            }
+        }
+        NodeValue::Null => {}
+        _ => {
+            builder.report(Diagnostic::new(builder.file, node.position, format!("found {} for `customers`", node.describe())).expected("a mapping of customer handles"));
+            complete = false;
+        }
+    }
+    (customers, complete)
+}
+
+fn load_catalog(builder: &mut Builder, node: &Node, scenario: &Path) -> Option<Catalog> {
+    match &node.value {
+        NodeValue::Text(relative) if !relative.trim().is_empty() => {
+            let path = scenario.parent().unwrap_or(Path::new(".")).join(relative);
+            match load_catalog_file(&path) {
+                Ok(catalog) => Some(catalog),
+                Err(diagnostics) => {
+                    // Say where the catalog was named, then what is wrong inside it.
+                    let missing = diagnostics.0.iter().any(|d| !d.position.is_known());
+                    if missing {
+                        let message = format!("cannot use the catalog `{relative}` ({})", diagnostics.0[0].message);
+                        builder.report(
+                            Diagnostic::new(builder.file, node.position, message)
+                                .expected(format!("a catalog file; looked for {}", crate::scenario::diagnostic::display_path(&path)))
+                                .width(node.width()),
+                        );
+                    } else {
+                        builder.diagnostics.extend(diagnostics);
+                    }
+                    None
+                }
+            }
+        }
+        NodeValue::Mapping(_) => decode_catalog(builder, node),
+        _ => {
+            builder.report(
+                Diagnostic::new(builder.file, node.position, format!("found {} for `catalog`", node.describe()))
+                    .expected("a catalog file path relative to this file, or the catalog inline")
+                    .width(node.width()),
+            );
+            None
+        }
+    }
+}
+
+/// A subscription handle as defined in the file.
+struct HandleInfo {
+    id: HandleId,
+    step: usize,
+    line: u32,
+}
+
+/// Resolution state while steps are checked in order.
+struct Context<'b, 'a> {
+    builder: &'b mut Builder<'a>,
+    catalog: &'b Catalog,
+    policy: Policy,
+    partner: Partner,
+    start: Instant,
+    users: BTreeMap<String, UserId>,
+    customers: BTreeMap<String, CustomerId>,
+    customer_list: Vec<Customer>,
+    handles: Vec<String>,
+    defined: BTreeMap<String, HandleInfo>,
+    /// Every name any step defines, with its line (to say "defined later, at line N").
+    all_names: BTreeMap<String, u32>,
+    salvaged: BTreeSet<String>,
+    carts: BTreeSet<(CustomerId, Option<String>)>,
+}
+
+impl<'b, 'a> Context<'b, 'a> {
+    fn new(builder: &'b mut Builder<'a>, scenario: &'b Path, head: &ScenarioFile, catalog: &'b Catalog, options: &LoadOptions) -> Self {
+        let policy = match &options.policy {
+            Some(policy) => Some(policy.clone()),
+            None => resolve_policy(builder, scenario, head.policy.as_ref()),
+        };
+        let mut policy = policy.unwrap_or_else(Policy::base);
+        if let Some(overrides) = &head.policy_overrides {
+            builder.apply_parameters(&mut policy, overrides.iter());
+        }
+        let start = match parse_instant(&head.start.value) {
+            Ok(start) => start,
+            Err(message) => {
+                builder.error_at(&head.start, message, "a UTC instant such as 2020-07-22T09:00:00Z, or a date");
+                Instant::at_midnight(NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid"))
+            }
+        };
+        let partner = build_partner(builder, &head.partner);
+        let users = partner.users.iter().enumerate().map(|(i, u)| (u.handle.clone(), UserId(i as u32))).collect();
+        Context {
+            builder,
+            catalog,
+            policy,
+            partner,
+            start,
+            users,
+            customers: BTreeMap::new(),
+            customer_list: Vec::new(),
+            handles: Vec::new(),
+            defined: BTreeMap::new(),
+            all_names: BTreeMap::new(),
+            salvaged: BTreeSet::new(),
+            carts: BTreeSet::new(),
+        }
+    }
+
+    fn customers(&mut self, decoded: &DecodedCustomers) -> (Vec<Customer>, bool) {
+        for (name, section) in &decoded.0 {
+            let id = CustomerId(self.customer_list.len() as u32);
+            self.customers.insert(name.value.clone(), id);
+            let Some(section) = section else { continue };
+            let country = catalog_file::country(self.builder, &section.country);
+            let segment = section.segment.as_ref().map_or(crate::engine::catalog::Segment::Commercial, |s| catalog_file::segment(s.value));
+            let opened = match &section.opened {
+                None => self.start.date(),
+                Some(opened) => match parse_date(&opened.value) {
+                    Ok(date) => date,
+                    Err(message) => {
+                        self.builder.error_at(opened, message, "a date, YYYY-MM-DD");
+                        self.start.date()
+                    }
+                },
+            };
+            self.customer_list.push(Customer { handle: name.value.clone(), country, segment, opened });
+        }
+        (std::mem::take(&mut self.customer_list), decoded.1)
+    }
+
+    fn instant(&mut self, text: &Located<String>) -> Option<Instant> {
+        match parse_instant(&text.value) {
+            Ok(instant) => Some(instant),
+            Err(message) => {
+                self.builder.error_at(text, message, "a UTC instant such as 2020-07-22T09:00:00Z, or a date");
+                None
+            }
+        }
+    }
+
+    fn rules(&mut self, rules: &[Located<String>]) -> Vec<Rule> {
+        let mut found = Vec::new();
+        for rule in rules {
+            match Rule::from_id(&rule.value) {
+                Some(rule) => found.push(rule),
+                None => self.builder.unknown_name(rule, "rule ID", Rule::ALL.iter().map(|r| r.id())),
+            }
+        }
+        found
+    }
+
+    fn steps(&mut self, decoded: &DecodedSteps) -> Vec<(Step, StepExpectations)> {
+        self.salvaged = decoded.salvaged_names.clone();
+        for step in &decoded.steps {
+            for name in defined_names(step) {
+                self.all_names.entry(name.value.clone()).or_insert(name.position.line);
+            }
+        }
+        let mut previous = self.start;
+        let mut previous_line = 0;
+        let mut built = Vec::with_capacity(decoded.steps.len());
+        for (index, step) in decoded.steps.iter().enumerate() {
+            let at = self.step_time(step, previous, previous_line);
+            previous = at;
+            previous_line = step.position.line;
+            built.push(self.step(index, step, at));
+        }
+        built
+    }
+
+    fn step_time(&mut self, step: &Located<StepSection>, previous: Instant, previous_line: u32) -> Instant {
+        let Some(at) = &step.at else { return previous };
+        if let Some(relative) = at.value.strip_prefix('+') {
+            return match Duration::parse(relative) {
+                Ok(duration) => match previous.checked_add(duration).filter(|t| *t <= crate::engine::time::LATEST) {
+                    Some(instant) => instant,
+                    None => {
+                        self.builder.error_at(at, "this step would be later than the supported range", "a shorter duration");
+                        previous
+                    }
+                },
+                Err(message) => {
+                    self.builder.error_at(at, message, "+DURATION such as +30m, +24h, +13d or +1d12h");
+                    previous
+                }
+            };
+        }
+        let Some(instant) = self.instant(at) else { return previous };
+        if instant < previous {
+            let after = if previous_line == 0 { format!("the scenario's start ({previous})") } else { format!("the previous step ({previous}, line {previous_line})") };
+            self.builder.error_at(at, format!("time goes backwards: {instant} is before {after}"), "an instant at or after the previous step, or +DURATION");
+            return previous;
+        }
+        instant
+    }
+
+    fn step(&mut self, index: usize, step: &Located<StepSection>, at: Instant) -> (Step, StepExpectations) {
+        let actions = present_actions(step);
+        if actions.len() > 1 {
+            let names: Vec<&str> = actions.iter().map(|(name, _)| *name).collect();
+            self.builder.report(
+                Diagnostic::new(self.builder.file, actions[1].1, format!("a step has at most one action; this one has {}", names.join(" and ")))
+                    .expected("one action per step (split it into several steps)"),
+            );
+        }
+        let action = self.action(index, step);
+        let partner_action = action.as_ref().is_some_and(|a| a.is_partner_action());
+        let actor = match (&step.by, &action) {
+            (Some(by), Some(_)) if partner_action => self.user(by),
+            (Some(by), Some(action)) => {
+                self.builder.error_at(by, format!("`{}` is not taken by a partner user; remove `by`", action.name()), "no `by` on set_price and record_usage steps");
+                None
+            }
+            (Some(by), None) if actions.is_empty() => {
+                self.builder.error_at(by, "a step without an action takes no `by`", "an action (buy, suspend, ...) or no `by`");
+                None
+            }
+            (None, Some(action)) if partner_action => {
+                self.builder.report(
+                    Diagnostic::new(self.builder.file, step.position, format!("`{}` needs `by`: the partner user taking the action", action.name()))
+                        .expected(format!("`by:` one of {}", self.users.keys().cloned().collect::<Vec<_>>().join(", "))),
+                );
+                None
+            }
+            _ => None,
+        };
+        let mut expectations = StepExpectations { line: step.position.line, ..StepExpectations::default() };
+        if let Some(expect) = &step.expect {
+            expectations.expect = self.expectation(expect, action.as_ref(), !actions.is_empty());
+        }
+        if let Some(check) = &step.check {
+            expectations.checks = self.checks(check);
+        }
+        (Step { at, actor, action }, expectations)
+    }
+
+    fn user(&mut self, by: &Located<String>) -> Option<UserId> {
+        match self.users.get(&by.value) {
+            Some(id) => Some(*id),
+            None => {
+                let known: Vec<String> = self.users.keys().cloned().collect();
+                self.builder.unknown_name(by, "partner user", known.iter().map(String::as_str));
+                None
+            }
+        }
+    }
+
+    fn customer(&mut self, name: &Located<String>) -> Option<CustomerId> {
+        match self.customers.get(&name.value) {
+            Some(id) => Some(*id),
+            None => {
+                let known: Vec<String> = self.customers.keys().cloned().collect();
+                self.builder.unknown_name(name, "customer", known.iter().map(String::as_str));
+                None
+            }
+        }
+    }
+
+    fn offer(&mut self, name: &Located<String>) -> Option<OfferId> {
+        match self.catalog.find(&name.value) {
+            Some(id) => Some(id),
+            None => {
+                let catalog = self.catalog;
+                self.builder.unknown_name(name, "offer", catalog.offers.iter().map(|o| o.id.as_str()));
+                None
+            }
+        }
+    }
+
+    /// A subscription reference: a name defined by an earlier step (or this one, for
+    /// checks), or a generated id such as `sub-0003`.
+    fn subscription(&mut self, name: &Located<String>) -> Option<SubscriptionRef> {
+        if let Some(info) = self.defined.get(&name.value) {
+            return Some(SubscriptionRef::Handle(info.id));
+        }
+        if let Some(number) = name.value.strip_prefix("sub-").and_then(|n| n.parse::<u32>().ok()).filter(|n| *n > 0) {
+            return Some(SubscriptionRef::Generated(number));
+        }
+        if self.salvaged.contains(&name.value) {
+            return None; // defined by a step that was already reported as invalid
+        }
+        if let Some(line) = self.all_names.get(&name.value) {
+            self.builder.error_at(name, format!("subscription `{}` is used before it is defined (at line {line})", name.value), "a name defined by an earlier step");
+            return None;
+        }
+        let known: Vec<String> = self.defined.keys().cloned().collect();
+        let suggestion = nearest(&name.value, known.iter().map(String::as_str));
+        let expected = if known.is_empty() {
+            "a name given by an earlier step's `name:`, or a generated id such as sub-0001".to_string()
+        } else {
+            format!("a name defined by an earlier step ({}), or a generated id such as sub-0001", known.join(", "))
+        };
+        self.builder.report(
+            Diagnostic::new(self.builder.file, name.position, format!("unknown subscription `{}`", name.value))
+                .expected(expected)
+                .suggest(suggestion)
+                .width(name.width as usize),
+        );
+        None
+    }
+
+    fn define(&mut self, name: &Option<Located<String>>, index: usize) -> Option<HandleId> {
+        let name = name.as_ref()?;
+        if let Some(info) = self.defined.get(&name.value) {
+            let message = format!("`{}` already names a subscription (step {}, line {})", name.value, info.step + 1, info.line);
+            self.builder.error_at(name, message, "a name used once");
+            return None;
+        }
+        if name.value.starts_with("sub-") || name.value.is_empty() {
+            self.builder.error_at(name, format!("`{}` cannot be a subscription name", name.value), "a name that is not empty and does not look like a generated id (sub-0001)");
+            return None;
+        }
+        let id = HandleId(self.handles.len() as u32);
+        self.handles.push(name.value.clone());
+        self.defined.insert(name.value.clone(), HandleInfo { id, step: index, line: name.position.line });
+        Some(id)
+    }
+
+    fn cart_line(&mut self, index: usize, offer: &Located<String>, quantity: &Option<Located<i64>>, billing: &Option<Located<FrequencyName>>, name: &Option<Located<String>>) -> Option<CartLine> {
+        let offer = self.offer(offer);
+        let name = self.define(name, index);
+        Some(CartLine { offer: offer?, quantity: quantity.as_ref().map(|q| q.value), billing: billing.as_ref().map(|b| catalog_file::frequency(b.value)), name })
+    }
+
+    fn action(&mut self, index: usize, step: &StepSection) -> Option<Action> {
+        if let Some(browse) = &step.browse {
+            let customer = self.customer(&browse.customer)?;
+            return Some(Action::Browse {
+                customer,
+                publisher: browse.publisher.as_ref().map(|p| match p.value {
+                    PublisherName::Microsoft => PublisherFilter::Microsoft,
+                    PublisherName::Partner => PublisherFilter::Partner,
+                }),
+                billing: browse.billing.as_ref().map(|b| match b.value {
+                    BillingTypeName::License => BillingType::License,
+                    BillingTypeName::Usage => BillingType::Usage,
+                }),
+                category: browse.category.as_ref().map(|c| match c.value {
+                    CategoryName::Enterprise => Category::Enterprise,
+                    CategoryName::SmallBusiness => Category::SmallBusiness,
+                    CategoryName::Trial => Category::Trial,
+                }),
+            });
+        }
+        if let Some(add) = &step.add_to_cart {
+            let customer = self.customer(&add.customer);
+            let line = self.cart_line(index, &add.offer, &add.quantity, &add.billing, &add.name);
+            let customer = customer?;
+            let cart = add.cart.as_ref().map(|c| c.value.clone());
+            self.carts.insert((customer, cart.clone()));
+            return Some(Action::AddToCart { customer, cart: cart.map_or(CartRef::Current, CartRef::Named), line: line? });
+        }
+        if let Some(checkout) = &step.checkout {
+            let customer = self.customer(&checkout.customer)?;
+            let cart = checkout.cart.as_ref().map(|c| c.value.clone());
+            if !self.carts.contains(&(customer, cart.clone())) {
+                let salvaged = cart.as_ref().is_some_and(|c| self.salvaged.contains(c));
+                if !salvaged {
+                    let what = match &cart {
+                        Some(name) => format!("cart `{name}`"),
+                        None => "a cart".to_string(),
+                    };
+                    let at = checkout.cart.as_ref().map_or(checkout.position, |c| c.position);
+                    self.builder.report(
+                        Diagnostic::new(self.builder.file, at, format!("checkout of {what} that no earlier add_to_cart filled for `{}`", checkout.customer.value))
+                            .expected("an add_to_cart step for this customer and cart before the checkout"),
+                    );
+                }
+                return None;
+            }
+            return Some(Action::Checkout { customer, cart: cart.map_or(CartRef::Current, CartRef::Named) });
+        }
+        if let Some(buy) = &step.buy {
+            let customer = self.customer(&buy.customer);
+            if buy.items.is_empty() {
+                self.builder.report(Diagnostic::new(self.builder.file, buy.position, "`buy` has no items").expected("at least one item: {offer, quantity?, billing?, name?}"));
+            }
+            let lines: Vec<Option<CartLine>> = buy.items.iter().map(|item| self.cart_line(index, &item.offer, &item.quantity, &item.billing, &item.name)).collect();
+            let lines: Option<Vec<CartLine>> = lines.into_iter().collect();
+            return Some(Action::Buy { customer: customer?, lines: lines? });
+        }
+        if let Some(addon) = &step.buy_addon {
+            let base = self.subscription(&addon.base);
+            let offer = self.offer(&addon.offer);
+            let name = self.define(&addon.name, index);
+            return Some(Action::BuyAddon { base: base?, offer: offer?, quantity: addon.quantity.as_ref().map(|q| q.value), name });
+        }
+        if let Some(set) = &step.set_quantity {
+            let subscription = self.subscription(&set.subscription)?;
+            return Some(Action::SetQuantity { subscription, quantity: set.quantity.value });
+        }
+        if let Some(suspend) = &step.suspend {
+            let (name, reason) = match &suspend.value {
+                NameOr::Name(name) => (Located { value: name.clone(), position: suspend.position, width: suspend.width }, None),
+                NameOr::Full(full) => (full.subscription.clone(), full.reason.as_ref().map(|r| r.value)),
+            };
+            let subscription = self.subscription(&name)?;
+            let reason = match reason {
+                None | Some(ReasonName::CustomerRequest) => SuspendReason::CustomerRequest,
+                Some(ReasonName::Nonpayment) => SuspendReason::Nonpayment,
+                Some(ReasonName::Fraud) => SuspendReason::Fraud,
+            };
+            return Some(Action::Suspend { subscription, reason });
+        }
+        if let Some(name) = &step.reactivate {
+            return Some(Action::Reactivate { subscription: self.subscription(name)? });
+        }
+        if let Some(name) = &step.cancel {
+            return Some(Action::Cancel { subscription: self.subscription(name)? });
+        }
+        if let Some(set) = &step.set_auto_renew {
+            return Some(Action::SetAutoRenew { subscription: self.subscription(&set.subscription)?, enabled: set.enabled.value });
+        }
+        if let Some(convert) = &step.convert_trial {
+            let (name, quantity, billing) = match &convert.value {
+                NameOr::Name(name) => (Located { value: name.clone(), position: convert.position, width: convert.width }, None, None),
+                NameOr::Full(full) => (full.subscription.clone(), full.quantity.as_ref().map(|q| q.value), full.billing.as_ref().map(|b| catalog_file::frequency(b.value))),
+            };
+            return Some(Action::ConvertTrial { subscription: self.subscription(&name)?, quantity, billing });
+        }
+        if let Some(usage) = &step.record_usage {
+            let subscription = self.subscription(&usage.subscription);
+            let units = match Decimal::parse(&usage.units.value.0) {
+                Ok(units) if units.is_negative() => {
+                    self.builder.error_at(&usage.units, "usage cannot be negative", "zero or more units");
+                    None
+                }
+                Ok(units) => Some(units),
+                Err(message) => {
+                    self.builder.error_at(&usage.units, message, "a number of units, e.g. 120 or 12.5");
+                    None
+                }
+            };
+            return Some(Action::RecordUsage { subscription: subscription?, units: units? });
+        }
+        if let Some(set) = &step.set_price {
+            let offer = self.offer(&set.offer);
+            let price = self.money(&set.price, false);
+            return Some(Action::SetPrice { offer: offer?, price: price? });
+        }
+        if step.view_invoices.is_some() {
+            return Some(Action::ViewInvoices);
+        }
+        None
+    }
+
+    fn money(&mut self, text: &Located<MoneyText>, allow_negative: bool) -> Option<Money> {
+        match Money::parse(&text.value.0) {
+            Ok(amount) if amount.is_negative() && !allow_negative => {
+                self.builder.error_at(text, "a price cannot be negative", "an amount of zero or more");
+                None
+            }
+            Ok(amount) => Some(amount),
+            Err(message) => {
+                self.builder.error_at(text, message, "an amount with at most two decimals, e.g. 12.50");
+                None
+            }
+        }
+    }
+
+    fn code(&mut self, text: &Located<String>) -> Option<Code> {
+        match Code::from_name(&text.value) {
+            Some(code) => Some(code),
+            None => {
+                self.builder.unknown_name(text, "refusal code", Code::ALL.iter().map(|c| c.name()));
+                None
+            }
+        }
+    }
+
+    fn expectation(&mut self, expect: &Located<ExpectSection>, action: Option<&Action>, has_action: bool) -> Option<(Position, Expectation)> {
+        if !has_action {
+            self.builder.report(Diagnostic::new(self.builder.file, expect.position, "`expect` on a step without an action").expected("`expect` only with an action; use `check` for state"));
+            return None;
+        }
+        let expectation = match &expect.value {
+            ExpectSection::Ok => Expectation::Ok,
+            ExpectSection::Detailed(detail) => {
+                let is_browse = matches!(action, Some(Action::Browse { .. }));
+                match (&detail.rejected, &detail.available, &detail.unavailable) {
+                    (Some(code), None, None) => Expectation::Rejected(self.code(code)?),
+                    (None, available, unavailable) if available.is_some() || unavailable.is_some() => {
+                        if !is_browse && action.is_some() {
+                            self.builder.report(
+                                Diagnostic::new(self.builder.file, expect.position, "`available` and `unavailable` are for browse steps").expected("`ok` or `{rejected: CODE}`"),
+                            );
+                            return None;
+                        }
+                        let available: Vec<Option<OfferId>> = available.iter().flatten().map(|o| self.offer(o)).collect();
+                        let mut pairs = Vec::new();
+                        for (offer, code) in unavailable.iter().flatten() {
+                            let offer = self.offer(offer);
+                            let code = self.code(code);
+                            pairs.push(offer.zip(code));
+                        }
+                        Expectation::Browse { available: available.into_iter().collect::<Option<_>>()?, unavailable: pairs.into_iter().collect::<Option<_>>()? }
+                    }
+                    _ => {
+                        self.builder.report(
+                            Diagnostic::new(self.builder.file, expect.position, "`expect` must say either `rejected` or, for browse, `available`/`unavailable`")
+                                .expected("`ok`, `{rejected: CODE}` or `{available: [...], unavailable: {offer: CODE}}`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some((expect.position, expectation))
+    }
+
+    fn checks(&mut self, check: &Located<CheckSection>) -> Vec<Check> {
+        let mut checks = Vec::new();
+        for (name, fields) in check.subscriptions.iter().flatten() {
+            let subscription = self.subscription(name);
+            for (field, value) in fields {
+                let Some(known) = SUBSCRIPTION_FIELDS.iter().find(|f| **f == field.value) else {
+                    self.builder.unknown_name(field, "subscription field", SUBSCRIPTION_FIELDS.iter().copied());
+                    continue;
+                };
+                let Some(expected) = self.field_value(known, value) else { continue };
+                if let Some(subscription) = subscription {
+                    checks.push(Check { position: value.position, kind: CheckKind::Field { subscription, label: name.value.clone(), field: known, expected } });
+                }
+            }
+        }
+        for invoice in check.invoices.iter().flatten() {
+            let date = match parse_date(&invoice.date.value) {
+                Ok(date) => Some(date),
+                Err(message) => {
+                    self.builder.error_at(&invoice.date, message, "the invoice's date, YYYY-MM-DD");
+                    None
+                }
+            };
+            let total = invoice.total.as_ref().map(|t| self.money(t, true));
+            let mut lines = Vec::new();
+            let mut complete = true;
+            for line in invoice.lines.iter().flatten() {
+                match self.line_expectation(line) {
+                    Some(line) => lines.push(line),
+                    None => complete = false,
+                }
+            }
+            if let (Some(date), true) = (date, complete) {
+                let total = match total {
+                    Some(None) => continue,
+                    Some(Some(total)) => Some(total),
+                    None => None,
+                };
+                checks.push(Check { position: invoice.position, kind: CheckKind::Invoice { date, total, lines } });
+            }
+        }
+        checks
+    }
+
+    fn line_expectation(&mut self, line: &Located<LineCheck>) -> Option<LineExpectation> {
+        let subscription = self.subscription(&line.subscription);
+        let kind = line.kind.as_ref().map(|kind| {
+            LineKind::from_name(&kind.value).or_else(|| {
+                self.builder.unknown_name(kind, "line kind", LineKind::ALL.iter().map(|k| k.name()));
+                None
+            })
+        });
+        let mut date = |text: &Option<Located<String>>| {
+            text.as_ref().map(|text| match parse_date(&text.value) {
+                Ok(date) => Some(date),
+                Err(message) => {
+                    self.builder.error_at(text, message, "a date, YYYY-MM-DD");
+                    None
+                }
+            })
+        };
+        let from = date(&line.from);
+        let to = date(&line.to);
+        let quantity = line.quantity.as_ref().map(|q| match Decimal::parse(&q.value.0) {
+            Ok(quantity) => Some(quantity),
+            Err(message) => {
+                self.builder.error_at(q, message, "a quantity");
+                None
+            }
+        });
+        let unit_price = line.unit_price.as_ref().map(|p| self.money(p, true));
+        let rule = line.rule.as_ref().map(|r| {
+            Rule::from_id(&r.value).or_else(|| {
+                self.builder.unknown_name(r, "rule ID", Rule::ALL.iter().map(|rule| rule.id()));
+                None
+            })
+        });
+        let amount = self.money(&line.amount, true);
+        fn flip<T>(value: Option<Option<T>>) -> Option<Option<T>> {
+            match value {
+                None => Some(None),
+                Some(None) => None,
+                Some(Some(v)) => Some(Some(v)),
+            }
+        }
+        Some(LineExpectation {
+            position: line.position,
+            subscription: subscription?,
+            label: line.subscription.value.clone(),
+            kind: flip(kind)?,
+            from: flip(from)?,
+            to: flip(to)?,
+            quantity: flip(quantity)?,
+            unit_price: flip(unit_price)?,
+            days: line.days.as_ref().map(|d| d.value),
+            rule: flip(rule)?,
+            amount: amount?,
+        })
+    }
+
+    /// Normalizes an expected field value to the text `subscriptions.csv` would show.
+    fn field_value(&mut self, field: &str, value: &Located<ScalarText>) -> Option<String> {
+        let text = value.value.0.trim();
+        let choice = |builder: &mut Builder, names: &[&str]| -> Option<String> {
+            if text.is_empty() || names.contains(&text) {
+                return Some(text.to_string());
+            }
+            let located = Located { value: text.to_string(), position: value.position, width: value.width };
+            builder.unknown_name(&located, &format!("{field} value"), names.iter().copied());
+            None
+        };
+        match field {
+            "status" => choice(self.builder, crate::engine::state::Status::NAMES),
+            "billing" => choice(self.builder, &["monthly", "annual"]),
+            "access" => choice(self.builder, &["full", "admins-only", "none"]),
+            "auto_renew" | "cancel_scheduled" => choice(self.builder, &["true", "false"]),
+            "quantity" => match text.parse::<i64>() {
+                Ok(n) => Some(n.to_string()),
+                Err(_) if text.is_empty() => Some(String::new()),
+                Err(_) => {
+                    self.builder.error_at(value, format!("`{text}` is not a quantity"), "a whole number");
+                    None
+                }
+            },
+            "term_start" | "term_end" | "trial_end" | "deletion_date" => {
+                if text.is_empty() {
+                    return Some(String::new());
+                }
+                match parse_date(text) {
+                    Ok(date) => Some(crate::engine::time::format_date(date)),
+                    Err(message) => {
+                        self.builder.error_at(value, message, "a date, YYYY-MM-DD");
+                        None
+                    }
+                }
+            }
+            "suspended_at" | "ordered_at" => {
+                if text.is_empty() {
+                    return Some(String::new());
+                }
+                match parse_instant(text) {
+                    Ok(instant) => Some(instant.to_string()),
+                    Err(message) => {
+                        self.builder.error_at(value, message, "a UTC instant such as 2021-05-10T12:00:00Z");
+                        None
+                    }
+                }
+            }
+            "offer" => {
+                if !text.is_empty() && self.catalog.find(text).is_none() {
+                    let located = Located { value: text.to_string(), position: value.position, width: value.width };
+                    self.offer(&located);
+                    return None;
+                }
+                Some(text.to_string())
+            }
+            "customer" => {
+                if !text.is_empty() && !self.customers.contains_key(text) {
+                    let located = Located { value: text.to_string(), position: value.position, width: value.width };
+                    self.customer(&located);
+                    return None;
+                }
+                Some(text.to_string())
+            }
+            _ => Some(text.to_string()),
+        }
+    }
+}
+
+/// The names a step defines (`name:` of its purchases).
+fn defined_names(step: &StepSection) -> Vec<&Located<String>> {
+    let mut names = Vec::new();
+    if let Some(add) = &step.add_to_cart {
+        names.extend(add.name.as_ref());
+    }
+    if let Some(buy) = &step.buy {
+        names.extend(buy.items.iter().filter_map(|i| i.name.as_ref()));
+    }
+    if let Some(addon) = &step.buy_addon {
+        names.extend(addon.name.as_ref());
+    }
+    names
+}
+
+fn present_actions(step: &StepSection) -> Vec<(&'static str, Position)> {
+    let mut present = Vec::new();
+    let mut add = |name: &'static str, position: Option<Position>| {
+        if let Some(position) = position {
+            present.push((name, position));
+        }
+    };
+    add("browse", step.browse.as_ref().map(|a| a.position));
+    add("add_to_cart", step.add_to_cart.as_ref().map(|a| a.position));
+    add("checkout", step.checkout.as_ref().map(|a| a.position));
+    add("buy", step.buy.as_ref().map(|a| a.position));
+    add("buy_addon", step.buy_addon.as_ref().map(|a| a.position));
+    add("set_quantity", step.set_quantity.as_ref().map(|a| a.position));
+    add("suspend", step.suspend.as_ref().map(|a| a.position));
+    add("reactivate", step.reactivate.as_ref().map(|a| a.position));
+    add("cancel", step.cancel.as_ref().map(|a| a.position));
+    add("set_auto_renew", step.set_auto_renew.as_ref().map(|a| a.position));
+    add("convert_trial", step.convert_trial.as_ref().map(|a| a.position));
+    add("record_usage", step.record_usage.as_ref().map(|a| a.position));
+    add("set_price", step.set_price.as_ref().map(|a| a.position));
+    add("view_invoices", step.view_invoices.as_ref().map(|a| a.position));
+    present
+}
+
+fn resolve_policy(builder: &mut Builder, scenario: &Path, name: Option<&Located<String>>) -> Option<Policy> {
+    let Some(name) = name else { return builtin::find("csp-2020") };
+    if let Some(policy) = builtin::find(&name.value) {
+        return Some(policy);
+    }
+    let looks_like_path = name.value.contains('/') || name.value.ends_with(".yaml") || name.value.ends_with(".yml");
+    if !looks_like_path {
+        builder.unknown_name(name, "policy", builtin::names());
+        return None;
+    }
+    let path = scenario.parent().unwrap_or(Path::new(".")).join(&name.value);
+    match load_policy_file(&path) {
+        Ok(policy) => Some(policy),
+        Err(diagnostics) => {
+            if diagnostics.0.iter().any(|d| !d.position.is_known()) {
+                let message = format!("cannot use the policy file `{}` ({})", name.value, diagnostics.0[0].message);
+                builder.error_at(name, message, format!("a built-in policy name or a policy file; looked for {}", crate::scenario::diagnostic::display_path(&path)));
+            } else {
+                builder.diagnostics.extend(diagnostics);
+            }
+            None
+        }
+    }
+}
+
+fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
+    let program = match section.program.value {
+        ProgramName::DirectBill => Program::DirectBill,
+        ProgramName::IndirectProvider => Program::IndirectProvider,
+        ProgramName::IndirectReseller => Program::IndirectReseller,
+    };
+    let cloud = match section.cloud.as_ref().map(|c| c.value) {
+        None | Some(CloudName::Commercial) => Cloud::Commercial,
+        Some(CloudName::UsGovernment) => Cloud::UsGovernment,
+    };
+    if cloud == Cloud::UsGovernment && program != Program::DirectBill {
+        builder.error_at(
+            &section.program,
+            format!("the US Government cloud has no indirect model: a {} partner cannot be in it (PARTNER-PROGRAM)", program.name()),
+            "program: direct-bill with cloud: us-government",
+        );
+    }
+    let billing_day = section.billing_day.value;
+    if !(1..=28).contains(&billing_day) {
+        builder.error_at(&section.billing_day, format!("billing day {billing_day} is out of range"), "a day of month from 1 to 28");
+    }
+    if section.id.value.trim().is_empty() {
+        builder.error_at(&section.id, "the partner id is empty", "the partner's id, e.g. contoso");
+    }
+    let users = section
+        .users
+        .iter()
+        .map(|(handle, roles)| User {
+            handle: handle.value.clone(),
+            roles: roles
+                .value
+                .0
+                .iter()
+                .map(|role| match role {
+                    RoleName::GlobalAdmin => Role::GlobalAdmin,
+                    RoleName::AdminAgent => Role::AdminAgent,
+                    RoleName::SalesAgent => Role::SalesAgent,
+                    RoleName::HelpdeskAgent => Role::HelpdeskAgent,
+                    RoleName::BillingAdmin => Role::BillingAdmin,
+                })
+                .collect(),
+        })
+        .collect();
+    Partner { id: section.id.value.clone(), program, cloud, billing_day: billing_day.clamp(1, 28), users }
+}

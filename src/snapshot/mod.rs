@@ -1,0 +1,186 @@
+//! Snapshots: the reviewed record of each scenario's outcome, in insta's `.snap` format.
+//!
+//! A scenario at `<root>/scenarios/a/b.yaml` has its snapshot at `<root>/snapshots/a/b.snap`
+//! (or under `--snapshots DIR`, mirroring the path the scenario has in its run). The cargo
+//! tests (insta) and the CLI read and write the same files: a mismatch writes a pending
+//! `.snap.new` next to the snapshot and never touches the accepted one; `cspsim accept` (or
+//! `cargo insta review`) accepts it. With `CI` set nothing is written.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::report::write_atomically;
+
+/// The header insta writes for the scenario snapshots of `tests/scenarios.rs`, so that files
+/// written by either tool are the same.
+pub const SOURCE: &str = "tests/scenarios.rs";
+pub const EXPRESSION: &str = "outcome";
+
+/// Where snapshots live for a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SnapshotRoot {
+    /// Next to the nearest `scenarios/` folder above each scenario.
+    Beside,
+    /// Under this folder, mirroring the scenario's path in its run.
+    Folder(PathBuf),
+}
+
+/// The snapshot file of a scenario, if it has a place for one.
+pub fn snapshot_path(root: &SnapshotRoot, scenario: &Path, display: &str) -> Option<PathBuf> {
+    match root {
+        SnapshotRoot::Folder(folder) => Some(folder.join(display).with_extension("snap")),
+        SnapshotRoot::Beside => {
+            let components: Vec<Component> = scenario.components().collect();
+            let position = components.iter().rposition(|c| c.as_os_str() == "scenarios")?;
+            let base: PathBuf = components[..position].iter().collect();
+            let relative: PathBuf = components[position + 1..].iter().collect();
+            Some(base.join("snapshots").join(relative).with_extension("snap"))
+        }
+    }
+}
+
+pub fn pending_path(snapshot: &Path) -> PathBuf {
+    let mut name = snapshot.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+/// The `input_file` insta records: the scenario's path from the repository root, if it
+/// sits in a `scenarios/` folder.
+fn input_file(scenario: &Path) -> String {
+    let text = scenario.to_string_lossy().replace('\\', "/");
+    match text.rfind("scenarios/") {
+        Some(index) => text[index..].to_string(),
+        None => text,
+    }
+}
+
+/// The file text for a snapshot.
+pub fn render(scenario: &Path, contents: &str) -> String {
+    format!("---\nsource: {SOURCE}\nexpression: {EXPRESSION}\ninput_file: {}\n---\n{}\n", input_file(scenario), contents.trim_end())
+}
+
+/// The contents of a snapshot file (after its metadata header), normalized as insta does.
+pub fn contents(file_text: &str) -> String {
+    let text = file_text.replace("\r\n", "\n");
+    let body = match text.strip_prefix("---\n") {
+        Some(rest) => match rest.find("\n---\n") {
+            Some(end) => rest[end + 5..].to_string(),
+            None => text.clone(),
+        },
+        None => text.clone(),
+    };
+    body.trim_end().to_string()
+}
+
+/// How a scenario's outcome compares with its snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Matches,
+    /// No accepted snapshot.
+    Missing { path: PathBuf, pending: Option<PathBuf> },
+    /// The snapshot differs: a unified diff from snapshot to outcome.
+    Changed { path: PathBuf, diff: String, pending: Option<PathBuf> },
+    /// The scenario has no place for a snapshot (not under a `scenarios/` folder).
+    NoPlace,
+}
+
+/// Compares an outcome with the scenario's snapshot, and writes a pending `.snap.new` on a
+/// difference unless `write_pending` is false (CI).
+pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: &str, write_pending: bool) -> std::io::Result<Comparison> {
+    let Some(path) = snapshot_path(root, scenario, display) else { return Ok(Comparison::NoPlace) };
+    let outcome = outcome.trim_end();
+    let pending = pending_path(&path);
+    let write = |pending: &Path| -> std::io::Result<Option<PathBuf>> {
+        if !write_pending {
+            return Ok(None);
+        }
+        if let Some(folder) = pending.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+        write_atomically(pending, render(scenario, outcome).as_bytes())?;
+        Ok(Some(pending.to_path_buf()))
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let accepted = contents(&text);
+            if accepted == outcome {
+                // A stale pending file from an earlier run would mislead `accept`.
+                if write_pending && pending.exists() {
+                    std::fs::remove_file(&pending)?;
+                }
+                return Ok(Comparison::Matches);
+            }
+            let diff = similar::TextDiff::from_lines(&accepted, outcome)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{} (accepted)", path.display()), "outcome of this run")
+                .to_string();
+            let pending = write(&pending)?;
+            Ok(Comparison::Changed { path, diff, pending })
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let pending = write(&pending)?;
+            Ok(Comparison::Missing { path, pending })
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Accepts every pending snapshot under `folder` (recursively): `x.snap.new` replaces
+/// `x.snap`. Returns the accepted snapshot paths, sorted.
+pub fn accept_pending(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut accepted = Vec::new();
+    if !folder.exists() {
+        return Ok(accepted);
+    }
+    let mut pending = Vec::new();
+    collect_pending(folder, &mut pending)?;
+    pending.sort();
+    for file in pending {
+        let target = file.with_extension(""); // x.snap.new -> x.snap
+        let text = std::fs::read_to_string(&file)?;
+        write_atomically(&target, text.as_bytes())?;
+        std::fs::remove_file(&file)?;
+        accepted.push(target);
+    }
+    Ok(accepted)
+}
+
+fn collect_pending(folder: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if folder.is_file() {
+        if folder.to_string_lossy().ends_with(".snap.new") {
+            found.push(folder.to_path_buf());
+        }
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(folder)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_pending(&path, found)?;
+        } else if path.to_string_lossy().ends_with(".snap.new") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_mirror_the_scenarios_folder() {
+        let path = snapshot_path(&SnapshotRoot::Beside, Path::new("repo/scenarios/billing/x.yaml"), "billing/x.yaml");
+        assert_eq!(path, Some(PathBuf::from("repo/snapshots/billing/x.snap")));
+        assert_eq!(snapshot_path(&SnapshotRoot::Beside, Path::new("elsewhere/x.yaml"), "x.yaml"), None);
+        let folder = SnapshotRoot::Folder(PathBuf::from("snaps"));
+        assert_eq!(snapshot_path(&folder, Path::new("a/x.yaml"), "a/x.yaml"), Some(PathBuf::from("snaps/a/x.snap")));
+    }
+
+    #[test]
+    fn contents_skip_the_header() {
+        let text = render(Path::new("scenarios/a.yaml"), "x: 1\n");
+        assert_eq!(contents(&text), "x: 1");
+        assert!(text.contains("input_file: scenarios/a.yaml"));
+    }
+}

@@ -1,0 +1,256 @@
+//! Running a suite: finding scenario files, running each (in parallel across scenarios),
+//! judging it by its expectations and its snapshot.
+//!
+//! Parallelism is only ever across scenarios: each scenario runs on one thread through the
+//! single-threaded engine, and results are kept in the order the files were found, so every
+//! output is the same whatever `--jobs` says.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::engine::Limits;
+use crate::engine::rules::Rule;
+use crate::expect::{Verdict, evaluate};
+use crate::outcome::{Outcome, record};
+use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position, display_path};
+use crate::scenario::load::{LoadOptions, load_scenario};
+use crate::snapshot::{Comparison, SnapshotRoot, compare};
+
+/// A scenario file to run, and how reports name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioFile {
+    pub path: PathBuf,
+    /// The path relative to the folder the run was given (`/` separators).
+    pub display: String,
+}
+
+/// Folders that hold a suite's shared files, not scenarios.
+const SHARED_FOLDERS: &[&str] = &["catalogs", "policies"];
+
+/// Finds the scenario files under the given paths: a file is taken as it is; a folder is
+/// searched recursively for `.yaml`/`.yml` files, sorted, skipping hidden entries and the
+/// `catalogs/` and `policies/` folders. Catalog and policy files found elsewhere (a root
+/// mapping with `offers`, or `policy` and `parameters`, and no `scenario`) are skipped too.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
+    let mut found = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path).map_err(|_| format!("{}: no such file or folder", display_path(path)))?;
+        if metadata.is_file() {
+            let display = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            found.push(ScenarioFile { path: path.clone(), display });
+            continue;
+        }
+        let mut files = Vec::new();
+        walk(path, &mut files).map_err(|error| format!("{}: cannot read the folder: {error}", display_path(path)))?;
+        files.sort();
+        for file in files {
+            if is_shared_document(&file) {
+                continue;
+            }
+            let relative = file.strip_prefix(path).unwrap_or(&file);
+            found.push(ScenarioFile { display: display_path(relative), path: file });
+        }
+    }
+    Ok(found)
+}
+
+fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(folder)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
+            if !SHARED_FOLDERS.contains(&name.as_str()) {
+                walk(&path, files)?;
+            }
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// A quick look at the top-level keys, without reporting anything: unreadable or invalid
+/// files are scenarios (and get their errors when loaded).
+fn is_shared_document(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let top_keys: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.starts_with([' ', '\t', '#', '-']) && line.contains(':'))
+        .filter_map(|line| line.split(':').next())
+        .map(str::trim)
+        .collect();
+    let has = |key: &str| top_keys.contains(&key);
+    !has("scenario") && (has("offers") || (has("policy") && has("parameters")))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+}
+
+/// Everything known about one scenario's run.
+pub struct ScenarioRun {
+    pub path: PathBuf,
+    pub display: String,
+    /// The path as the user can open it (`scenarios/a/b.yaml`).
+    pub shown_path: String,
+    pub status: Status,
+    pub title: Option<String>,
+    pub policy: Option<String>,
+    pub steps: usize,
+    pub checks: usize,
+    pub verdict: Verdict,
+    pub diagnostics: Option<Diagnostics>,
+    pub snapshot: Option<Comparison>,
+    pub warnings: Vec<String>,
+    pub outcome: Option<Outcome>,
+    pub elapsed: std::time::Duration,
+}
+
+impl ScenarioRun {
+    pub fn failure_count(&self) -> usize {
+        self.verdict.failures.len() + usize::from(matches!(self.snapshot, Some(Comparison::Changed { .. })))
+    }
+
+    pub fn snapshot_state(&self) -> &'static str {
+        match &self.snapshot {
+            None | Some(Comparison::NoPlace) => "none",
+            Some(Comparison::Matches) => "matches",
+            Some(Comparison::Missing { .. }) => "missing",
+            Some(Comparison::Changed { .. }) => "changed",
+        }
+    }
+
+    /// Failures and errors as text (for JUnit and summaries).
+    pub fn problem_text(&self) -> String {
+        let mut text = String::new();
+        if let Some(diagnostics) = &self.diagnostics {
+            text.push_str(&diagnostics.render());
+        }
+        for failure in &self.verdict.failures {
+            text.push_str(&failure.render(&self.shown_path));
+            text.push('\n');
+        }
+        match &self.snapshot {
+            Some(Comparison::Changed { diff, .. }) => text.push_str(diff),
+            Some(Comparison::Missing { path, .. }) => text.push_str(&format!("no accepted snapshot at {}\n", display_path(path))),
+            _ => {}
+        }
+        text
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SuiteOptions {
+    pub snapshots: SnapshotRoot,
+    /// Compare with snapshots at all.
+    pub compare_snapshots: bool,
+    /// A missing snapshot fails the scenario (`cspsim check`).
+    pub require_snapshots: bool,
+    /// Write pending `.snap.new` files (never in CI).
+    pub write_pending: bool,
+    pub limits: Limits,
+    pub load: LoadOptions,
+}
+
+pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun {
+    let started = std::time::Instant::now();
+    let shown_path = display_path(&file.path);
+    let mut run = ScenarioRun {
+        path: file.path.clone(),
+        display: file.display.clone(),
+        shown_path,
+        status: Status::Error,
+        title: None,
+        policy: None,
+        steps: 0,
+        checks: 0,
+        verdict: Verdict::default(),
+        diagnostics: None,
+        snapshot: None,
+        warnings: Vec::new(),
+        outcome: None,
+        elapsed: std::time::Duration::ZERO,
+    };
+    let loaded = match load_scenario(&file.path, &file.display, &options.load) {
+        Ok(loaded) => loaded,
+        Err(diagnostics) => {
+            run.diagnostics = Some(diagnostics);
+            run.elapsed = started.elapsed();
+            return run;
+        }
+    };
+    run.title = Some(loaded.title.clone());
+    run.policy = Some(loaded.script.policy.name.clone());
+    run.steps = loaded.script.steps.len();
+    let outcome = match record(&loaded.title, &loaded.display, loaded.script.clone(), &loaded.step_lines(), loaded.checkpoints(), options.limits) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            let line = match &error {
+                crate::engine::EngineError::Overflow { step: Some(step), .. } => loaded.expectations.get(*step).map_or(0, |e| e.line),
+                _ => 0,
+            };
+            let diagnostic = Diagnostic::new(&file.path, Position::new(line, if line > 0 { 1 } else { 0 }), error.to_string());
+            let source = std::fs::read_to_string(&file.path).unwrap_or_default();
+            run.diagnostics = Some(Diagnostics(vec![diagnostic.with_source(&source)]));
+            run.elapsed = started.elapsed();
+            return run;
+        }
+    };
+    run.verdict = evaluate(&outcome, &loaded.expectations);
+    run.checks = run.verdict.checks;
+    for rule in &loaded.rules {
+        if outcome.rule_hits[rule.index()] == 0 {
+            run.warnings.push(format!("{}: rule {} is listed in `rules:` but this run did not exercise it", run.shown_path, rule.id()));
+        }
+    }
+    if options.compare_snapshots {
+        match compare(&options.snapshots, &file.path, &file.display, &outcome.to_yaml(), options.write_pending) {
+            Ok(comparison) => run.snapshot = Some(comparison),
+            Err(error) => run.warnings.push(format!("{}: cannot read or write its snapshot: {error}", run.shown_path)),
+        }
+    }
+    let snapshot_failed = match &run.snapshot {
+        Some(Comparison::Changed { .. }) => true,
+        Some(Comparison::Missing { .. }) | Some(Comparison::NoPlace) => options.require_snapshots,
+        _ => false,
+    };
+    run.status = if run.verdict.failures.is_empty() && !snapshot_failed { Status::Pass } else { Status::Fail };
+    run.outcome = Some(outcome);
+    run.elapsed = started.elapsed();
+    run
+}
+
+/// Runs every file with `jobs` threads; results come back in file order.
+pub fn run_all(files: &[ScenarioFile], options: &SuiteOptions, jobs: usize, progress: &indicatif::ProgressBar) -> Vec<ScenarioRun> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().expect("a thread pool");
+    pool.install(|| {
+        files
+            .par_iter()
+            .map(|file| {
+                let run = run_scenario(file, options);
+                progress.inc(1);
+                run
+            })
+            .collect()
+    })
+}
+
+/// Rules exercised anywhere in a suite (for warnings about rules no scenario covers).
+pub fn exercised(runs: &[ScenarioRun]) -> Vec<u64> {
+    let mut totals = vec![0; Rule::COUNT];
+    for outcome in runs.iter().filter_map(|r| r.outcome.as_ref()) {
+        for (total, hits) in totals.iter_mut().zip(&outcome.rule_hits) {
+            *total += hits;
+        }
+    }
+    totals
+}
