@@ -294,7 +294,7 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
     print!("{}", crate::explain::timeline(&outcome, &display_path(&args.scenario)));
     let verdict = crate::expect::evaluate(&outcome, &loaded.expectations);
     if verdict.failures.is_empty() {
-        println!("\n{} expectation{} hold.", verdict.checks, if verdict.checks == 1 { "" } else { "s" });
+        println!("\n{} expectation{} hold{}.", verdict.checks, if verdict.checks == 1 { "" } else { "s" }, if verdict.checks == 1 { "s" } else { "" });
         EXIT_OK
     } else {
         println!();
