@@ -84,7 +84,10 @@ pub struct StepExpectations {
 /// One difference between what was expected and what happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
+    /// The line of the step.
     pub line: u32,
+    /// The line of the expectation itself, when it is not the step's.
+    pub detail_line: u32,
     pub step: usize,
     pub field: String,
     pub expected: String,
@@ -92,9 +95,11 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// `scenarios/x.yaml:34: step 5, subscriptions.e3.status: expected deleted, got suspended`.
+    /// `scenarios/x.yaml:34: step 5, subscriptions.e3.status (line 37): expected deleted, got
+    /// suspended`.
     pub fn render(&self, file: &str) -> String {
-        format!("{file}:{}: step {}, {}: expected {}, got {}", self.line, self.step + 1, self.field, self.expected, self.actual)
+        let at = if self.detail_line != 0 && self.detail_line != self.line { format!(" (line {})", self.detail_line) } else { String::new() };
+        format!("{file}:{}: step {}, {}{at}: expected {}, got {}", self.line, self.step + 1, self.field, self.expected, self.actual)
     }
 }
 
@@ -110,7 +115,7 @@ pub fn evaluate(outcome: &Outcome, expectations: &[StepExpectations]) -> Verdict
     for (index, step) in expectations.iter().enumerate() {
         if let Some((position, expectation)) = &step.expect {
             verdict.checks += 1;
-            evaluate_expect(outcome, index, position.line, expectation, &mut verdict.failures);
+            evaluate_expect(outcome, index, step.line, position.line, expectation, &mut verdict.failures);
         }
         if step.checks.is_empty() {
             continue;
@@ -120,10 +125,10 @@ pub fn evaluate(outcome: &Outcome, expectations: &[StepExpectations]) -> Verdict
         };
         for check in &step.checks {
             verdict.checks += 1;
-            let line = check.position.line;
+            let (line, detail_line) = (step.line, check.position.line);
             match &check.kind {
                 CheckKind::Field { subscription, label, field, expected } => {
-                    let failure = |actual: String| Failure { line, step: index, field: format!("subscriptions.{label}.{field}"), expected: show(expected), actual };
+                    let failure = |actual: String| Failure { line, detail_line, step: index, field: format!("subscriptions.{label}.{field}"), expected: show(expected), actual };
                     let Some(id) = resolve(outcome, &checkpoint.subscriptions, *subscription) else {
                         verdict.failures.push(failure(format!("no subscription `{label}` (its purchase did not happen)")));
                         continue;
@@ -137,7 +142,7 @@ pub fn evaluate(outcome: &Outcome, expectations: &[StepExpectations]) -> Verdict
                 }
                 CheckKind::Invoice { date, total, lines } => {
                     let issued = &outcome.invoices[..checkpoint.invoices];
-                    evaluate_invoice(outcome, &checkpoint.subscriptions, issued, index, line, *date, *total, lines, &mut verdict.failures);
+                    evaluate_invoice(outcome, &checkpoint.subscriptions, issued, index, (line, detail_line), *date, *total, lines, &mut verdict.failures);
                 }
             }
         }
@@ -167,14 +172,14 @@ fn resolve_parent_name(outcome: &Outcome, expected: &str) -> String {
         .map_or_else(|| expected.to_string(), |id| id.display())
 }
 
-fn evaluate_expect(outcome: &Outcome, index: usize, line: u32, expectation: &Expectation, failures: &mut Vec<Failure>) {
+fn evaluate_expect(outcome: &Outcome, index: usize, line: u32, detail_line: u32, expectation: &Expectation, failures: &mut Vec<Failure>) {
     let result = &outcome.steps[index].result;
     let actual = match result.refusal {
         None => "ok".to_string(),
         Some((code, rule)) => format!("rejected {} ({})", code.name(), rule.id()),
     };
     let fail = |failures: &mut Vec<Failure>, field: String, expected: String, actual: String| {
-        failures.push(Failure { line, step: index, field, expected, actual });
+        failures.push(Failure { line, detail_line, step: index, field, expected, actual });
     };
     match expectation {
         Expectation::Ok => {
@@ -223,7 +228,7 @@ fn evaluate_invoice(
     subscriptions: &[crate::engine::state::Subscription],
     issued: &[Invoice],
     index: usize,
-    line: u32,
+    (line, detail_line): (u32, u32),
     date: NaiveDate,
     total: Option<Money>,
     lines: &[LineExpectation],
@@ -233,13 +238,13 @@ fn evaluate_invoice(
     let Some(invoice) = issued.iter().find(|invoice| invoice.date == date) else {
         let dates: Vec<String> = issued.iter().map(|i| format_date(i.date)).collect();
         let actual = if dates.is_empty() { "no invoice issued yet".to_string() } else { format!("invoices issued on {}", dates.join(", ")) };
-        failures.push(Failure { line, step: index, field, expected: format!("an invoice dated {}", format_date(date)), actual });
+        failures.push(Failure { line, detail_line, step: index, field, expected: format!("an invoice dated {}", format_date(date)), actual });
         return;
     };
     if let Some(total) = total
         && invoice.total != total
     {
-        failures.push(Failure { line, step: index, field: format!("{field}.total"), expected: total.to_string(), actual: invoice.total.to_string() });
+        failures.push(Failure { line, detail_line, step: index, field: format!("{field}.total"), expected: total.to_string(), actual: invoice.total.to_string() });
     }
     let mut used = vec![false; invoice.lines.len()];
     for (number, expected) in lines.iter().enumerate() {
@@ -252,7 +257,7 @@ fn evaluate_invoice(
                     .lines
                     .iter()
                     .filter(|actual| Some(actual.subscription) == id)
-                    .map(|actual| describe_line(outcome, actual))
+                    .map(describe_line)
                     .collect();
                 let actual = if candidates.is_empty() {
                     format!("no line for {} on this invoice", expected.label)
@@ -260,7 +265,8 @@ fn evaluate_invoice(
                     format!("lines for {}: {}", expected.label, candidates.join("; "))
                 };
                 failures.push(Failure {
-                    line: expected.position.line,
+                    line,
+                    detail_line: expected.position.line,
                     step: index,
                     field: format!("{field}.lines[{}]", number + 1),
                     expected: describe_expected_line(expected),
@@ -289,8 +295,7 @@ fn decimal_equal(a: Decimal, b: Decimal) -> bool {
     widen(a).is_some() && widen(a) == widen(b)
 }
 
-fn describe_line(outcome: &Outcome, line: &LedgerLine) -> String {
-    let _ = outcome;
+fn describe_line(line: &LedgerLine) -> String {
     format!("{} {}..{} x{} {}", line.kind.name(), format_date(line.period_start), format_date(line.period_end), line.quantity, line.amount)
 }
 

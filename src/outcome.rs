@@ -350,7 +350,7 @@ pub fn yaml_scalar(text: &str) -> String {
     let safe_char = |c: char| c.is_ascii_alphanumeric() || "._:/@+-".contains(c);
     let plain = !text.is_empty()
         && text.chars().all(safe_char)
-        && !(text.starts_with(['-', '+']) && !text[1..].starts_with(|c: char| c.is_ascii_digit()))
+        && (!text.starts_with(['-', '+']) || text[1..].starts_with(|c: char| c.is_ascii_digit()))
         && !text.starts_with([':', '@'])
         && !text.ends_with(':')
         && !text.contains(": ")

@@ -162,6 +162,8 @@ pub struct SuiteOptions {
 }
 
 pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun {
+    // Timing for display only (`--quiet` hides it); outcomes and reports never contain it.
+    #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
     let shown_path = display_path(&file.path);
     let mut run = ScenarioRun {

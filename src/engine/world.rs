@@ -149,7 +149,8 @@ impl<'s, O: Observer> World<'s, O> {
         let partner = &self.script.partner;
         let detail = || format!("{} is {} {} partner in the {} cloud, billed on day {}", partner.id, if partner.program.name().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }, partner.program.name(), partner.cloud.name(), partner.billing_day);
         let detail = if O::WANTS_DETAIL { detail() } else { String::new() };
-        self.record(Source::Setup, EventKind::PartnerRegistered, Subject::Partner, EventResult::Done, None, Rule::PartnerProgram, detail);
+        let event = Event { at: self.now, source: Source::Setup, actor: None, kind: EventKind::PartnerRegistered, subject: Subject::Partner, result: EventResult::Done, code: None, rule: Rule::PartnerProgram };
+        self.record(event, detail);
     }
 
     pub(crate) fn schedule(&mut self, at: Instant, kind: DueKind, subscription: u32) {
@@ -216,7 +217,8 @@ impl<'s, O: Observer> World<'s, O> {
         }
         let count = lines.len();
         let detail = if O::WANTS_DETAIL { format!("invoice of {} with {count} line{}, total {total}", crate::engine::time::format_date(date), if count == 1 { "" } else { "s" }) } else { String::new() };
-        self.record(Source::Scheduled, EventKind::InvoiceIssued, Subject::Invoice(date), EventResult::Done, None, Rule::BillDate, detail);
+        let event = Event { at: self.now, source: Source::Scheduled, actor: None, kind: EventKind::InvoiceIssued, subject: Subject::Invoice(date), result: EventResult::Done, code: None, rule: Rule::BillDate };
+        self.record(event, detail);
         self.observer.invoice(Invoice { date, lines, total });
         let next = next_billing_date_after(date, self.script.partner.billing_day);
         self.next_invoice_at = Instant::at_midnight(next);
@@ -228,10 +230,9 @@ impl<'s, O: Observer> World<'s, O> {
         self.rule_hits[rule.index()] += 1;
     }
 
-    fn record(&mut self, source: Source, kind: EventKind, subject: Subject, result: EventResult, code: Option<Code>, rule: Rule, detail: String) {
+    fn record(&mut self, event: Event, detail: String) {
         self.events += 1;
-        self.hit(rule);
-        let event = Event { at: self.now, source, actor: self.actor, kind, subject, result, code, rule };
+        self.hit(event.rule);
         self.observer.event(event, detail);
     }
 
@@ -243,7 +244,8 @@ impl<'s, O: Observer> World<'s, O> {
             None => Source::Scheduled,
         };
         let detail = if O::WANTS_DETAIL { detail(self) } else { String::new() };
-        self.record(source, kind, subject, result, code, rule, detail);
+        let event = Event { at: self.now, source, actor: self.actor, kind, subject, result, code, rule };
+        self.record(event, detail);
     }
 
     /// A consequence of the current action or scheduled event.

@@ -263,14 +263,20 @@ pub static PARAMETERS: &[Parameter] = &[
         name: "cancel_window_monthly",
         doc: "ISV cancellation window for monthly billing, from the order instant (CANCEL-WINDOW)",
         expected: "a duration such as 24h or 72h",
-        apply: |p, v| Ok(p.cancel_window_monthly = parse_duration(v)?),
+        apply: |p, v| {
+            p.cancel_window_monthly = parse_duration(v)?;
+            Ok(())
+        },
         show: |p| p.cancel_window_monthly.to_string(),
     },
     Parameter {
         name: "cancel_window_annual",
         doc: "ISV cancellation window for annual billing (CANCEL-WINDOW)",
         expected: "a duration such as 14d",
-        apply: |p, v| Ok(p.cancel_window_annual = parse_duration(v)?),
+        apply: |p, v| {
+            p.cancel_window_annual = parse_duration(v)?;
+            Ok(())
+        },
         show: |p| p.cancel_window_annual.to_string(),
     },
     Parameter {
@@ -309,14 +315,20 @@ pub static PARAMETERS: &[Parameter] = &[
         name: "retention_days",
         doc: "days a suspended subscription is kept before deletion, before the gap G (SUSPEND-RETENTION)",
         expected: "a number of days",
-        apply: |p, v| Ok(p.retention_days = parse_days(v)?),
+        apply: |p, v| {
+            p.retention_days = parse_days(v)?;
+            Ok(())
+        },
         show: |p| p.retention_days.to_string(),
     },
     Parameter {
         name: "retention_cap_days",
         doc: "the most days retention may last, or none (SUSPEND-RETENTION)",
         expected: "a number of days, or none",
-        apply: |p, v| Ok(p.retention_cap_days = none_or(v, parse_days)?),
+        apply: |p, v| {
+            p.retention_cap_days = none_or(v, parse_days)?;
+            Ok(())
+        },
         show: |p| show_optional(p.retention_cap_days),
     },
     Parameter {
@@ -339,7 +351,10 @@ pub static PARAMETERS: &[Parameter] = &[
         name: "addon_reactivate_with_base",
         doc: "reactivating a base reactivates the add-ons its suspension suspended (ADDON-SUSPEND-CASCADE)",
         expected: "true or false",
-        apply: |p, v| Ok(p.addon_reactivate_with_base = parse_bool(v)?),
+        apply: |p, v| {
+            p.addon_reactivate_with_base = parse_bool(v)?;
+            Ok(())
+        },
         show: |p| p.addon_reactivate_with_base.to_string(),
     },
     Parameter {
@@ -373,7 +388,8 @@ pub static PARAMETERS: &[Parameter] = &[
             if days == 0 {
                 return Err("the annual rate needs at least one day".into());
             }
-            Ok(p.annual_rate_days = days)
+            p.annual_rate_days = days;
+            Ok(())
         },
         show: |p| p.annual_rate_days.to_string(),
     },
@@ -381,35 +397,50 @@ pub static PARAMETERS: &[Parameter] = &[
         name: "suspend_full_credit_days",
         doc: "a suspension this many days after purchase or sooner credits the whole charge (BILL-SUSPEND-CREDIT)",
         expected: "a number of days",
-        apply: |p, v| Ok(p.suspend_full_credit_days = parse_days(v)?),
+        apply: |p, v| {
+            p.suspend_full_credit_days = parse_days(v)?;
+            Ok(())
+        },
         show: |p| p.suspend_full_credit_days.to_string(),
     },
     Parameter {
         name: "isv_trial_days",
         doc: "length of an ISV free trial when the offer does not say (TRIAL-ISV-AUTO)",
         expected: "a number of days",
-        apply: |p, v| Ok(p.isv_trial_days = parse_days(v)?.max(1)),
+        apply: |p, v| {
+            p.isv_trial_days = parse_days(v)?.max(1);
+            Ok(())
+        },
         show: |p| p.isv_trial_days.to_string(),
     },
     Parameter {
         name: "microsoft_trial_days",
         doc: "length of a Microsoft trial when the offer does not say (TRIAL-MS)",
         expected: "a number of days",
-        apply: |p, v| Ok(p.microsoft_trial_days = parse_days(v)?.max(1)),
+        apply: |p, v| {
+            p.microsoft_trial_days = parse_days(v)?.max(1);
+            Ok(())
+        },
         show: |p| p.microsoft_trial_days.to_string(),
     },
     Parameter {
         name: "microsoft_trial_licenses",
         doc: "licenses of a Microsoft trial when the offer does not say (TRIAL-MS)",
         expected: "a number of licenses",
-        apply: |p, v| Ok(p.microsoft_trial_licenses = parse_days(v)?.max(1)),
+        apply: |p, v| {
+            p.microsoft_trial_licenses = parse_days(v)?.max(1);
+            Ok(())
+        },
         show: |p| p.microsoft_trial_licenses.to_string(),
     },
     Parameter {
         name: "isv_usage_transactable",
         doc: "whether usage-based ISV offers can be bought in Partner Center (AVAIL-NOT-TRANSACTABLE)",
         expected: "true or false",
-        apply: |p, v| Ok(p.isv_usage_transactable = parse_bool(v)?),
+        apply: |p, v| {
+            p.isv_usage_transactable = parse_bool(v)?;
+            Ok(())
+        },
         show: |p| p.isv_usage_transactable.to_string(),
     },
     Parameter {
@@ -420,6 +451,13 @@ pub static PARAMETERS: &[Parameter] = &[
         show: show_role_matrix,
     },
 ];
+
+impl Parameter {
+    /// Sets this parameter on `policy` from its written value.
+    pub fn apply_to(&self, policy: &mut Policy, value: &ParameterValue) -> Result<(), String> {
+        (self.apply)(policy, value)
+    }
+}
 
 impl Policy {
     /// The parameter named `name`, or the nearest name for a misspelling.

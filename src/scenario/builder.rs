@@ -33,18 +33,27 @@ impl<'a> Builder<'a> {
         self.report(diagnostic);
     }
 
-    /// An unknown name, with the nearest known one.
+    /// An unknown name defined by the file (a customer, user, offer), with the nearest one.
     pub fn unknown_name<'n>(&mut self, located: &Located<String>, what: &str, known: impl IntoIterator<Item = &'n str> + Clone) {
+        self.unknown(located, what, known, "defined in this file");
+    }
+
+    /// An unknown name from a fixed vocabulary (rule IDs, codes, fields), with the nearest one.
+    pub fn unknown_term<'n>(&mut self, located: &Located<String>, what: &str, known: impl IntoIterator<Item = &'n str> + Clone, reference: &str) {
+        self.unknown(located, what, known, reference);
+    }
+
+    fn unknown<'n>(&mut self, located: &Located<String>, what: &str, known: impl IntoIterator<Item = &'n str> + Clone, scope: &str) {
         let suggestion = nearest(&located.value, known.clone());
         let mut names: Vec<&str> = known.into_iter().collect();
         names.sort_unstable();
         names.dedup();
         let expected = if names.is_empty() {
-            format!("a {what} defined in this file (none is)")
+            format!("a {what} {scope} (there is none)")
         } else if names.len() <= 12 {
             format!("one of: {}", names.join(", "))
         } else {
-            format!("one of the {} {what}s defined in this file", names.len())
+            format!("one of the {} {what}s {scope}", names.len())
         };
         let diagnostic = Diagnostic::new(self.file, located.position, format!("unknown {what} `{}`", located.value))
             .expected(expected)
@@ -58,7 +67,7 @@ impl<'a> Builder<'a> {
         match node_de::decode::<T>(node) {
             Ok(value) => Some(value),
             Err(errors) => {
-                for error in errors {
+                for error in errors.into_iter().filter(|e| e.kind != crate::scenario::node_de::DecodeErrorKind::AlreadyReported) {
                     let mut diagnostic = Diagnostic::new(self.file, error.position, error.message()).width(error.width as usize);
                     if let Some(expected) = error.expected() {
                         diagnostic = diagnostic.expected(expected);
@@ -83,8 +92,10 @@ impl<'a> Builder<'a> {
                     self.report(diagnostic);
                 }
                 Ok(parameter) => {
-                    if let Err(message) = policy.set(parameter.name, &parameter_value(&value.value)) {
-                        let diagnostic = Diagnostic::new(self.file, value.position, format!("bad value for `{}`: {message}", parameter.name)).width(value.width as usize);
+                    if let Err(message) = parameter.apply_to(policy, &parameter_value(&value.value)) {
+                        let diagnostic = Diagnostic::new(self.file, value.position, format!("bad value for `{}`: {message}", parameter.name))
+                            .expected(parameter.expected)
+                            .width(value.width as usize);
                         self.report(diagnostic);
                     }
                 }

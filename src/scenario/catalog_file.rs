@@ -22,8 +22,8 @@ pub const MAX_QUANTITY: i64 = 1_000_000_000;
 
 /// Loads a catalog file.
 pub fn load_catalog_file(path: &Path) -> Result<Catalog, Diagnostics> {
-    let text = read_text(path).map_err(|d| Diagnostics(vec![d]))?;
-    let root = parse_mapping(path, &text, "a catalog", "`currency` and `offers`").map_err(|d| Diagnostics(vec![d]))?;
+    let text = read_text(path)?;
+    let root = parse_mapping(path, &text, "a catalog", "`currency` and `offers`")?;
     let mut builder = Builder::new(path, &text);
     let catalog = decode_catalog(&mut builder, &root);
     builder.finish(catalog)

@@ -107,8 +107,10 @@ impl Diagnostic {
         let _ = writeln!(out, "{pad}--> {}", self.location());
         if let Some(line) = &self.source_line {
             let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(out, "{} | {}", self.position.line, line);
+            // A long line is shown as a window around the column, so the caret stays on screen.
             let column = self.position.column.max(1) as usize;
+            let (line, column) = window(line, column);
+            let _ = writeln!(out, "{} | {}", self.position.line, line);
             let caret_pad: String = line.chars().take(column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
             let carets = "^".repeat(self.width as usize);
             match &self.expected {
@@ -129,15 +131,31 @@ impl Diagnostic {
     }
 }
 
-/// Long lines (minified or binary input) are cut so one error never floods a terminal.
-fn truncate_line(line: &str, column: usize) -> String {
-    const LIMIT: usize = 160;
-    let cleaned: String = line.chars().map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect();
-    if cleaned.chars().count() <= LIMIT || column < LIMIT {
-        cleaned.chars().take(LIMIT).collect()
-    } else {
-        cleaned.chars().take(column + 20).collect()
+/// Control characters (binary input) are replaced so they cannot disturb a terminal.
+fn truncate_line(line: &str, _column: usize) -> String {
+    line.chars().take(100_000).map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect()
+}
+
+/// At most 100 characters of `line` around `column`, with `...` where it was cut, and the
+/// column within the shown text.
+fn window(line: &str, column: usize) -> (String, usize) {
+    const WIDTH: usize = 100;
+    let characters: Vec<char> = line.chars().collect();
+    if characters.len() <= WIDTH {
+        return (line.to_string(), column);
     }
+    let start = column.saturating_sub(WIDTH / 2).min(characters.len().saturating_sub(WIDTH));
+    let end = (start + WIDTH).min(characters.len());
+    let mut shown: String = characters[start..end].iter().collect();
+    let mut column = column - start;
+    if start > 0 {
+        shown.insert_str(0, "...");
+        column += 3;
+    }
+    if end < characters.len() {
+        shown.push_str("...");
+    }
+    (shown, column)
 }
 
 /// Paths are shown with `/` whatever the platform, so messages and snapshots are stable.

@@ -58,14 +58,14 @@ pub struct LoadOptions {
 }
 
 pub fn load_scenario(path: &Path, display: &str, options: &LoadOptions) -> Result<LoadedScenario, Diagnostics> {
-    let text = read_text(path).map_err(|d| Diagnostics(vec![d]))?;
+    let text = read_text(path)?;
     load_scenario_text(path, display, &text, options)
 }
 
 const TOP_KEYS: &str = "`scenario`, `start`, `partner`, `catalog` and `steps`";
 
 pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &LoadOptions) -> Result<LoadedScenario, Diagnostics> {
-    let root = parse_mapping(path, text, "a scenario", TOP_KEYS).map_err(|d| Diagnostics(vec![d]))?;
+    let root = parse_mapping(path, text, "a scenario", TOP_KEYS)?;
     let mut builder = Builder::new(path, text);
 
     // Steps, customers and the catalog are decoded one by one so that each bad one is
@@ -314,7 +314,7 @@ impl<'b, 'a> Context<'b, 'a> {
         for rule in rules {
             match Rule::from_id(&rule.value) {
                 Some(rule) => found.push(rule),
-                None => self.builder.unknown_name(rule, "rule ID", Rule::ALL.iter().map(|r| r.id())),
+                None => self.builder.unknown_term(rule, "rule ID", Rule::ALL.iter().map(|r| r.id()), "of RULES.md"),
             }
         }
         found
@@ -633,7 +633,7 @@ impl<'b, 'a> Context<'b, 'a> {
         match Code::from_name(&text.value) {
             Some(code) => Some(code),
             None => {
-                self.builder.unknown_name(text, "refusal code", Code::ALL.iter().map(|c| c.name()));
+                self.builder.unknown_term(text, "refusal code", Code::ALL.iter().map(|c| c.name()), "(docs/REFERENCE.md lists them)");
                 None
             }
         }
@@ -685,7 +685,7 @@ impl<'b, 'a> Context<'b, 'a> {
             let subscription = self.subscription(name);
             for (field, value) in fields {
                 let Some(known) = SUBSCRIPTION_FIELDS.iter().find(|f| **f == field.value) else {
-                    self.builder.unknown_name(field, "subscription field", SUBSCRIPTION_FIELDS.iter().copied());
+                    self.builder.unknown_term(field, "subscription field", SUBSCRIPTION_FIELDS.iter().copied(), "(the columns of subscriptions.csv)");
                     continue;
                 };
                 let Some(expected) = self.field_value(known, value) else { continue };
@@ -727,7 +727,7 @@ impl<'b, 'a> Context<'b, 'a> {
         let subscription = self.subscription(&line.subscription);
         let kind = line.kind.as_ref().map(|kind| {
             LineKind::from_name(&kind.value).or_else(|| {
-                self.builder.unknown_name(kind, "line kind", LineKind::ALL.iter().map(|k| k.name()));
+                self.builder.unknown_term(kind, "line kind", LineKind::ALL.iter().map(|k| k.name()), "");
                 None
             })
         });
@@ -752,7 +752,7 @@ impl<'b, 'a> Context<'b, 'a> {
         let unit_price = line.unit_price.as_ref().map(|p| self.money(p, true));
         let rule = line.rule.as_ref().map(|r| {
             Rule::from_id(&r.value).or_else(|| {
-                self.builder.unknown_name(r, "rule ID", Rule::ALL.iter().map(|rule| rule.id()));
+                self.builder.unknown_term(r, "rule ID", Rule::ALL.iter().map(|rule| rule.id()), "of RULES.md");
                 None
             })
         });
@@ -787,7 +787,7 @@ impl<'b, 'a> Context<'b, 'a> {
                 return Some(text.to_string());
             }
             let located = Located { value: text.to_string(), position: value.position, width: value.width };
-            builder.unknown_name(&located, &format!("{field} value"), names.iter().copied());
+            builder.unknown_term(&located, &format!("{field} value"), names.iter().copied(), "");
             None
         };
         match field {
@@ -894,7 +894,7 @@ fn resolve_policy(builder: &mut Builder, scenario: &Path, name: Option<&Located<
     }
     let looks_like_path = name.value.contains('/') || name.value.ends_with(".yaml") || name.value.ends_with(".yml");
     if !looks_like_path {
-        builder.unknown_name(name, "policy", builtin::names());
+        builder.unknown_term(name, "built-in policy", builtin::names(), "");
         return None;
     }
     let path = scenario.parent().unwrap_or(Path::new(".")).join(&name.value);
@@ -925,7 +925,7 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
     if cloud == Cloud::UsGovernment && program != Program::DirectBill {
         builder.error_at(
             &section.program,
-            format!("the US Government cloud has no indirect model: a {} partner cannot be in it (PARTNER-PROGRAM)", program.name()),
+            format!("the US Government cloud has no indirect model: an {} partner cannot be in it (PARTNER-PROGRAM)", program.name()),
             "program: direct-bill with cloud: us-government",
         );
     }

@@ -322,10 +322,13 @@ pub struct ExpectDetail {
 #[serde(deny_unknown_fields)]
 pub struct CheckSection {
     /// Subscription name to the fields it must have (only the named fields are compared).
-    pub subscriptions: Option<BTreeMap<Located<String>, BTreeMap<Located<String>, Located<ScalarText>>>>,
+    pub subscriptions: Option<SubscriptionChecks>,
     /// Invoices already issued, by date; the named lines must all be on the invoice.
     pub invoices: Option<Vec<Located<InvoiceCheck>>>,
 }
+
+/// Subscription name to field name to expected value.
+pub type SubscriptionChecks = BTreeMap<Located<String>, BTreeMap<Located<String>, Located<ScalarText>>>;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -93,6 +93,8 @@ pub enum DecodeErrorKind {
     InvalidValue { found: String, expected: String },
     MissingKey { key: &'static str, context: String },
     Message(String),
+    /// A consequence of an error already reported (a required key that was misspelt).
+    AlreadyReported,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,9 +123,10 @@ impl DecodeError {
             DecodeErrorKind::UnknownKey { key, context, .. } => format!("unknown key `{key}`{context}"),
             DecodeErrorKind::UnknownVariant { variant, .. } => format!("`{variant}` is not a valid value here"),
             DecodeErrorKind::InvalidType { found, .. } => format!("found {found}"),
-            DecodeErrorKind::InvalidValue { found, .. } => format!("invalid value {found}"),
+            DecodeErrorKind::InvalidValue { found, .. } => format!("{found} is not allowed here"),
             DecodeErrorKind::MissingKey { key, context } => format!("missing required key `{key}`{context}"),
             DecodeErrorKind::Message(message) => message.clone(),
+            DecodeErrorKind::AlreadyReported => String::new(),
         }
     }
 
@@ -136,7 +139,7 @@ impl DecodeError {
                 Some(expected.clone())
             }
             DecodeErrorKind::MissingKey { key, .. } => Some(format!("a `{key}:` entry in this mapping")),
-            DecodeErrorKind::Message(_) => None,
+            DecodeErrorKind::Message(_) | DecodeErrorKind::AlreadyReported => None,
         }
     }
 
@@ -259,7 +262,8 @@ impl<'a, 'c> NodeDeserializer<'a, 'c> {
             NodeValue::Integer(value) => Ok(*value),
             // A quoted number is accepted: "10" and 10 mean the same quantity.
             NodeValue::Text(text) => text.trim().parse::<i128>().map_err(|_| self.invalid_type("a whole number")),
-            NodeValue::Float => Err(self.invalid_type("a whole number (no decimals)")),
+            // Integers beyond 64 bits arrive as floats; their spelling says what they are.
+            NodeValue::Float => self.node.spelling.trim().parse::<i128>().map_err(|_| self.invalid_type("a whole number (no decimals)")),
             _ => Err(self.invalid_type("a whole number")),
         }
     }
@@ -395,11 +399,13 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
         let context_phrase = struct_context(name);
         // Unknown keys are recorded and left out, so decoding goes on and finds the rest.
         let mut known = Vec::with_capacity(entries.len());
+        let mut meant = Vec::new();
         for entry in entries {
             let key = entry.0.scalar_text().unwrap_or_default();
             if fields.contains(&key) {
                 known.push(entry);
             } else {
+                meant.extend(nearest(key, fields.iter().copied()));
                 let error = DecodeError::new(DecodeErrorKind::UnknownKey {
                     key: key.to_string(),
                     expected: fields.to_vec(),
@@ -413,7 +419,9 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
             .visit_map(NodeMapAccess { entries: known.into_iter(), pending: None, context: self.context })
             .map_err(|error| {
                 let error = match error.kind {
-                    DecodeErrorKind::MissingKey { key, .. } => {
+                    // The misspelling was reported with this key as its suggestion.
+                    DecodeErrorKind::MissingKey { key, .. } if meant.contains(&key) => DecodeError { kind: DecodeErrorKind::AlreadyReported, ..error },
+                    DecodeErrorKind::MissingKey { key, context } if context.is_empty() => {
                         DecodeError { kind: DecodeErrorKind::MissingKey { key, context: context_phrase }, ..error }
                     }
                     _ => error,
@@ -592,14 +600,19 @@ mod tests {
         let node = parse("ofer: x\nquantty: 3\nprice: 1\n").unwrap();
         let errors = decode::<BuyItem>(&node).unwrap_err();
         let messages: Vec<String> = errors.iter().map(|e| format!("{}:{} {} ({:?})", e.position.line, e.position.column, e.message(), e.suggestion())).collect();
+        // The missing `offer` is the misspelt `ofer`: reported once, as the misspelling.
         assert_eq!(
             messages,
             [
                 "1:1 unknown key `ofer` in a buy item (Some(\"offer\"))",
                 "2:1 unknown key `quantty` in a buy item (Some(\"quantity\"))",
-                "1:1 missing required key `offer` in a buy item (None)",
+                "1:1  (None)",
             ]
         );
+        assert_eq!(errors[2].kind, DecodeErrorKind::AlreadyReported);
+        let node = parse("quantity: 3\n").unwrap();
+        let errors = decode::<BuyItem>(&node).unwrap_err();
+        assert_eq!(errors[0].message(), "missing required key `offer` in a buy item");
     }
 
     #[test]

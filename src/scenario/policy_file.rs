@@ -10,13 +10,13 @@ use crate::scenario::source::{parse_mapping, read_text};
 
 /// Loads a policy file from disk.
 pub fn load_policy_file(path: &Path) -> Result<Policy, Diagnostics> {
-    let text = read_text(path).map_err(|d| Diagnostics(vec![d]))?;
+    let text = read_text(path)?;
     load_policy_text(path, &text, 0)
 }
 
 /// Loads a policy document from its text. `extends` may name a built-in policy.
 pub fn load_policy_text(path: &Path, text: &str, _depth: u32) -> Result<Policy, Diagnostics> {
-    let root = parse_mapping(path, text, "a policy", "`policy` and `parameters`").map_err(|d| Diagnostics(vec![d]))?;
+    let root = parse_mapping(path, text, "a policy", "`policy` and `parameters`")?;
     let mut builder = Builder::new(path, text);
     let Some(file) = builder.decode::<PolicyFile>(&root) else {
         return builder.finish(None);

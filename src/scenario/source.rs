@@ -2,12 +2,17 @@
 
 use std::path::Path;
 
-use crate::scenario::diagnostic::{Diagnostic, Position};
+use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
 use crate::scenario::yaml::{self, Node, NodeValue};
 
 /// Reads a file as UTF-8 text (a BOM is dropped). Not found, unreadable, too large or not
 /// text: a diagnostic naming the file.
-pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+pub fn read_text(path: &Path) -> Result<String, Diagnostics> {
+    read_text_once(path).map_err(|d| Diagnostics(vec![d]))
+}
+
+#[allow(clippy::result_large_err)] // built once per bad file, then collected into Diagnostics
+fn read_text_once(path: &Path) -> Result<String, Diagnostic> {
     let fail = |message: String, expected: &str| Diagnostic::new(path, Position::NONE, message).expected(expected);
     let metadata = std::fs::metadata(path).map_err(|error| fail(io_message(&error), "a readable YAML file"))?;
     if metadata.is_dir() {
@@ -17,10 +22,15 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
         return Err(fail(format!("the file is {} bytes; the limit is {}", metadata.len(), yaml::MAX_FILE_BYTES), "a hand-written YAML file"));
     }
     let bytes = std::fs::read(path).map_err(|error| fail(io_message(&error), "a readable YAML file"))?;
-    text_from_bytes(path, bytes)
+    text_from_bytes(path, bytes).map_err(|mut d| d.0.remove(0))
 }
 
-pub fn text_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+pub fn text_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostics> {
+    decode_utf8(path, bytes).map_err(|d| Diagnostics(vec![d]))
+}
+
+#[allow(clippy::result_large_err)] // built once per bad file, then collected into Diagnostics
+fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
     let bytes = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         Some(rest) => rest.to_vec(),
         None => bytes,
@@ -49,7 +59,12 @@ fn io_message(error: &std::io::Error) -> String {
 
 /// Parses text into a YAML tree whose root must be a mapping (`what` names the document kind
 /// for messages: "a scenario").
-pub fn parse_mapping(path: &Path, text: &str, what: &str, keys: &str) -> Result<Node, Diagnostic> {
+pub fn parse_mapping(path: &Path, text: &str, what: &str, keys: &str) -> Result<Node, Diagnostics> {
+    parse_mapping_once(path, text, what, keys).map_err(|d| Diagnostics(vec![d]))
+}
+
+#[allow(clippy::result_large_err)] // built once per bad file, then collected into Diagnostics
+fn parse_mapping_once(path: &Path, text: &str, what: &str, keys: &str) -> Result<Node, Diagnostic> {
     let node = yaml::parse(text).map_err(|error| {
         let diagnostic = Diagnostic::new(path, error.position, error.message);
         let diagnostic = match error.expected {

@@ -169,6 +169,11 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
                 _ => text,
             };
             let text = text.strip_prefix("error: ").unwrap_or(&text).to_string();
+            // The position is shown on its own line; drop the library's copy of it.
+            let text = match text.find(" at line ") {
+                Some(index) => text[..index].to_string(),
+                None => text,
+            };
             (format!("invalid YAML: {}", text.lines().next().unwrap_or("syntax error")), None)
         }
     };

@@ -1,0 +1,169 @@
+//! The `cspsim` binary as a user runs it: exit codes, messages, diffs, pending snapshots,
+//! reports, and byte-identical output whatever the thread count.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cspsim(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cspsim")).args(args).current_dir(dir).env_remove("CI").output().expect("the binary runs")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// A scratch project: `scenarios/` with the four examples and their catalog.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    std::fs::create_dir_all(dir.path().join("scenarios/catalogs")).unwrap();
+    std::fs::copy(source.join("catalogs/standard.yaml"), dir.path().join("scenarios/catalogs/standard.yaml")).unwrap();
+    for name in ["browse-availability", "cancel-annual-isv-in-window", "quantity-change-proration", "suspend-retention"] {
+        std::fs::copy(source.join(format!("{name}.yaml")), dir.path().join(format!("scenarios/{name}.yaml"))).unwrap();
+    }
+    dir
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_passing_suite_exits_0_and_writes_the_six_reports() {
+    let dir = project();
+    let output = cspsim(dir.path(), &["run"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    for file in ["summary.csv", "events.csv", "subscriptions.csv", "invoices.csv", "invoice_lines.csv", "rules.csv"] {
+        assert!(dir.path().join("reports").join(file).exists(), "{file} is written");
+    }
+    let summary = read(dir.path().join("reports/summary.csv"));
+    assert!(summary.starts_with("scenario,file,policy,status,steps,checks,failures"));
+    assert_eq!(summary.matches(",pass,").count(), 4);
+}
+
+#[test]
+fn a_wrong_check_exits_1_naming_file_line_field_expected_and_actual() {
+    let dir = project();
+    let path = dir.path().join("scenarios/quantity-change-proration.yaml");
+    let changed = read(path.clone()).replace("e3: { status: active, quantity: 12 }", "e3: { status: active, quantity: 13 }");
+    std::fs::write(&path, changed).unwrap();
+    let output = cspsim(dir.path(), &["run", "scenarios/quantity-change-proration.yaml"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let shown = text(&output);
+    assert!(
+        shown.contains("scenarios/quantity-change-proration.yaml:40: step 4, subscriptions.e3.quantity (line 43): expected 13, got 12"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn an_edited_snapshot_makes_check_exit_1_with_a_diff_and_a_pending_file() {
+    let dir = project();
+    assert_eq!(cspsim(dir.path(), &["run"]).status.code(), Some(0));
+    assert_eq!(cspsim(dir.path(), &["accept"]).status.code(), Some(0));
+    let snapshot = dir.path().join("snapshots/cancel-annual-isv-in-window.snap");
+    let accepted = read(snapshot.clone());
+    std::fs::write(&snapshot, accepted.replace("total: 0.00", "total: 0.01")).unwrap();
+    let output = cspsim(dir.path(), &["check"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let shown = text(&output);
+    assert!(shown.contains("-    total: 0.01") && shown.contains("+    total: 0.00"), "{shown}");
+    assert!(!shown.contains("\u{1b}["), "no color when not on a terminal");
+    assert!(dir.path().join("snapshots/cancel-annual-isv-in-window.snap.new").exists());
+    assert_eq!(read(snapshot.clone()).contains("total: 0.01"), true, "the accepted snapshot is never overwritten");
+    // Accepting the pending version restores agreement.
+    assert_eq!(cspsim(dir.path(), &["accept"]).status.code(), Some(0));
+    assert_eq!(cspsim(dir.path(), &["check"]).status.code(), Some(0));
+}
+
+#[test]
+fn check_fails_on_a_missing_snapshot_and_ci_writes_nothing() {
+    let dir = project();
+    let output = Command::new(env!("CARGO_BIN_EXE_cspsim")).args(["check"]).current_dir(dir.path()).env("CI", "true").output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("no accepted snapshot at snapshots/browse-availability.snap"));
+    assert!(!dir.path().join("snapshots").exists(), "with CI set nothing is written");
+}
+
+#[test]
+fn malformed_input_exits_2_with_file_line_and_column_and_good_files_still_run() {
+    let dir = project();
+    std::fs::write(dir.path().join("scenarios/broken.yaml"), "scenario: x\nstart: [2021\n").unwrap();
+    std::fs::write(dir.path().join("scenarios/garbage.yaml"), [0xff_u8, 0xfe, 0x00, 0x12]).unwrap();
+    let output = cspsim(dir.path(), &["run"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let shown = text(&output);
+    assert!(shown.contains("scenarios/broken.yaml:"), "{shown}");
+    assert!(shown.contains("scenarios/garbage.yaml"), "{shown}");
+    assert!(shown.contains("4 passed"), "the good files still run: {shown}");
+    let summary = read(dir.path().join("reports/summary.csv"));
+    assert_eq!(summary.matches(",error,").count(), 2);
+}
+
+#[test]
+fn usage_mistakes_exit_2_and_help_exits_0() {
+    let dir = project();
+    assert_eq!(cspsim(dir.path(), &["run", "--jobs", "zero"]).status.code(), Some(2));
+    assert_eq!(cspsim(dir.path(), &["run", "--jobs", "0"]).status.code(), Some(2));
+    assert_eq!(cspsim(dir.path(), &["run", "no/such/folder"]).status.code(), Some(2));
+    assert_eq!(cspsim(dir.path(), &["frobnicate"]).status.code(), Some(2));
+    let help = cspsim(dir.path(), &["run", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help).contains("Examples:"));
+}
+
+#[test]
+fn an_unwritable_report_folder_is_an_error() {
+    let dir = project();
+    std::fs::write(dir.path().join("blocker"), "a file where a folder should be").unwrap();
+    let output = cspsim(dir.path(), &["run", "--out", "blocker/reports"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("cannot write the reports to blocker/reports"));
+}
+
+#[test]
+fn reports_are_byte_identical_across_runs_and_thread_counts() {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let out = tempfile::tempdir().unwrap();
+    let run = |name: &str, jobs: &str| {
+        let folder = out.path().join(name);
+        let output = Command::new(env!("CARGO_BIN_EXE_cspsim"))
+            .args(["run", suite.to_str().unwrap(), "--jobs", jobs, "--out", folder.to_str().unwrap(), "--snapshots", out.path().join("snaps").to_str().unwrap()])
+            .env("CI", "true")
+            .output()
+            .unwrap();
+        assert!(output.status.code().is_some_and(|c| c <= 1), "{}", text(&output));
+        folder
+    };
+    let first = run("one", "1");
+    let again = run("again", "1");
+    let parallel = run("two", "2");
+    let many = run("eight", "8");
+    for file in ["summary.csv", "events.csv", "subscriptions.csv", "invoices.csv", "invoice_lines.csv", "rules.csv"] {
+        let reference = std::fs::read(first.join(file)).unwrap();
+        assert!(!reference.is_empty());
+        for other in [&again, &parallel, &many] {
+            assert_eq!(reference, std::fs::read(other.join(file)).unwrap(), "{file} differs");
+        }
+    }
+}
+
+#[test]
+fn junit_has_one_case_per_scenario() {
+    let dir = project();
+    let output = cspsim(dir.path(), &["run", "--junit", "out/junit.xml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let xml = read(dir.path().join("out/junit.xml"));
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+}
+
+#[test]
+fn explain_shows_rules_and_computations() {
+    let dir = project();
+    let output = cspsim(dir.path(), &["explain", "scenarios/quantity-change-proration.yaml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let shown = text(&output);
+    assert!(shown.contains("15 days x 32.00/30 x 10 = 160.00"), "{shown}");
+    assert!(shown.contains("[BILL-QTY-CHANGE]"));
+    assert!(shown.contains("step 2 (line 26)"));
+}
