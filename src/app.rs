@@ -119,7 +119,10 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         Err(message) => return usage_error(&message),
     };
     if files.is_empty() {
-        return usage_error(&format!("no scenario files (.yaml) under {}", args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")));
+        return usage_error(&format!(
+            "no scenario files (.yaml) under {}",
+            args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")
+        ));
     }
     let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     let options = SuiteOptions {
@@ -168,7 +171,15 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     if invalid > 0 {
         parts.push(out.red(&format!("{invalid} invalid")));
     }
-    let pending = runs.iter().filter(|r| matches!(&r.snapshot, Some(Comparison::Changed { pending: Some(_), .. } | Comparison::Missing { pending: Some(_), .. }))).count();
+    let pending = runs
+        .iter()
+        .filter(|r| {
+            matches!(
+                &r.snapshot,
+                Some(Comparison::Changed { pending: Some(_), .. } | Comparison::Missing { pending: Some(_), .. })
+            )
+        })
+        .count();
     let _ = writeln!(
         stdout,
         "{} scenario{}: {} ({:.2}s); reports in {}{}",
@@ -177,7 +188,14 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         parts.join(", "),
         elapsed.as_secs_f64(),
         display_path(&args.out),
-        if pending > 0 { format!("; {pending} pending snapshot{} (review with `cspsim accept` or `cargo insta review`)", if pending == 1 { "" } else { "s" }) } else { String::new() }
+        if pending > 0 {
+            format!(
+                "; {pending} pending snapshot{} (review with `cspsim accept` or `cargo insta review`)",
+                if pending == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        }
     );
     if failed > 0 {
         exit = EXIT_FAILED;
@@ -193,7 +211,9 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
 }
 
 fn tagged(run: &ScenarioRun, tags: &[String]) -> bool {
-    let Ok(loaded) = load_scenario(&run.path, &run.display, &LoadOptions::default()) else { return true };
+    let Ok(loaded) = load_scenario(&run.path, &run.display, &LoadOptions::default()) else {
+        return true;
+    };
     loaded.tags.iter().any(|tag| tags.contains(tag))
 }
 
@@ -220,7 +240,13 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
         }
         Status::Error => {
             let count = run.diagnostics.as_ref().map_or(0, |d| d.len());
-            let _ = writeln!(out, "{}  {}  ({count} input error{})", style.red("ERROR"), run.display, if count == 1 { "" } else { "s" });
+            let _ = writeln!(
+                out,
+                "{}  {}  ({count} input error{})",
+                style.red("ERROR"),
+                run.display,
+                if count == 1 { "" } else { "s" }
+            );
             if let Some(diagnostics) = &run.diagnostics {
                 let _ = out.flush();
                 eprint!("{}", err.red(&diagnostics.render()));
@@ -236,8 +262,15 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
             }
         }
         Some(Comparison::Missing { path, pending }) if run.status != Status::Error => {
-            let written = pending.as_ref().map(|p| format!(", new one written to {}", display_path(p))).unwrap_or_default();
-            let _ = writeln!(out, "       {}", style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path))));
+            let written = pending
+                .as_ref()
+                .map(|p| format!(", new one written to {}", display_path(p)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "       {}",
+                style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path)))
+            );
         }
         Some(Comparison::NoPlace) if run.status == Status::Fail => {
             let _ = writeln!(out, "       no snapshot: the scenario is not under a scenarios/ folder (use --snapshots DIR)");
@@ -261,7 +294,9 @@ fn accept(args: &AcceptArgs) -> u8 {
     let root = args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder);
     let mut accepted = Vec::new();
     for file in &files {
-        let Some(snapshot) = snapshot_path(&root, &file.path, &file.display) else { continue };
+        let Some(snapshot) = snapshot_path(&root, &file.path, &file.display) else {
+            continue;
+        };
         let pending = crate::snapshot::pending_path(&snapshot);
         if pending.exists() {
             match accept_pending(&pending) {
@@ -286,7 +321,14 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let outcome = match crate::outcome::record(&loaded.title, &display, loaded.script.clone(), &loaded.step_lines(), loaded.checkpoints(), Limits { max_events: args.max_events }) {
+    let outcome = match crate::outcome::record(
+        &loaded.title,
+        &display,
+        loaded.script.clone(),
+        &loaded.step_lines(),
+        loaded.checkpoints(),
+        Limits { max_events: args.max_events },
+    ) {
         Ok(outcome) => outcome,
         Err(error) => {
             eprintln!("error: {}: {error}", display_path(&args.scenario));
@@ -296,7 +338,12 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
     print!("{}", crate::explain::timeline(&outcome, &display_path(&args.scenario)));
     let verdict = crate::expect::evaluate(&outcome, &loaded.expectations);
     if verdict.failures.is_empty() {
-        println!("\n{} expectation{} hold{}.", verdict.checks, if verdict.checks == 1 { "" } else { "s" }, if verdict.checks == 1 { "s" } else { "" });
+        println!(
+            "\n{} expectation{} hold{}.",
+            verdict.checks,
+            if verdict.checks == 1 { "" } else { "s" },
+            if verdict.checks == 1 { "s" } else { "" }
+        );
         EXIT_OK
     } else {
         println!();
@@ -335,7 +382,12 @@ fn policies(args: &PoliciesArgs) -> u8 {
             println!("  {}", policy.description);
         }
         for parameter in crate::policy::PARAMETERS {
-            println!("  {:<28} {:<34} {}", parameter.name, policy.show(parameter.name).unwrap_or_default(), parameter.doc);
+            println!(
+                "  {:<28} {:<34} {}",
+                parameter.name,
+                policy.show(parameter.name).unwrap_or_default(),
+                parameter.doc
+            );
         }
         println!();
     }

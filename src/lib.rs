@@ -4,10 +4,10 @@
 pub mod app;
 pub mod cli;
 pub mod engine;
-pub mod explain;
 pub mod expect;
-pub mod policy;
+pub mod explain;
 pub mod outcome;
+pub mod policy;
 pub mod report;
 pub mod scenario;
 pub mod snapshot;

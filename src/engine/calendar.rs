@@ -46,7 +46,10 @@ impl Period {
     pub fn of(anchor: NaiveDate, months_per_period: u32, index: u32) -> Option<Period> {
         let first_day = add_months_clamped(anchor, months_per_period.checked_mul(index)?)?;
         let next_first_day = add_months_clamped(anchor, months_per_period.checked_mul(index.checked_add(1)?)?)?;
-        Some(Period { first_day, last_day: next_first_day.pred_opt()? })
+        Some(Period {
+            first_day,
+            last_day: next_first_day.pred_opt()?,
+        })
     }
 
     /// The day after the last day: when the next period starts.
@@ -90,8 +93,8 @@ pub fn first_billing_date_on_or_after(date: NaiveDate, billing_day: u32) -> Naiv
     if date.day() <= billing_day {
         NaiveDate::from_ymd_opt(date.year(), date.month(), billing_day).expect("billing days are 1..=28")
     } else {
-        let next_month = add_months_clamped(NaiveDate::from_ymd_opt(date.year(), date.month(), 1).expect("day 1 exists"), 1)
-            .expect("dates stay inside chrono's range");
+        let next_month =
+            add_months_clamped(NaiveDate::from_ymd_opt(date.year(), date.month(), 1).expect("day 1 exists"), 1).expect("dates stay inside chrono's range");
         NaiveDate::from_ymd_opt(next_month.year(), next_month.month(), billing_day).expect("billing days are 1..=28")
     }
 }

@@ -63,7 +63,11 @@ pub fn divide_rounded(numerator: i128, denominator: i128, rounding: Rounding) ->
         Rounding::Down => quotient,
         Rounding::Up => away_from_zero,
         Rounding::HalfUp => {
-            if twice_remainder >= denominator { away_from_zero } else { quotient }
+            if twice_remainder >= denominator {
+                away_from_zero
+            } else {
+                quotient
+            }
         }
         Rounding::HalfEven => {
             if twice_remainder > denominator || (twice_remainder == denominator && quotient % 2 != 0) {
@@ -147,7 +151,10 @@ impl Decimal {
     pub const MAX_SCALE: u32 = 12;
 
     pub fn from_integer(value: i64) -> Decimal {
-        Decimal { mantissa: i128::from(value), scale: 0 }
+        Decimal {
+            mantissa: i128::from(value),
+            scale: 0,
+        }
     }
 
     /// Reads a plain decimal: optional sign, digits, optional fraction. No exponents, no
@@ -175,7 +182,10 @@ impl Decimal {
         } else {
             digits.parse().map_err(|_| format!("`{text}` is not a number; {expected}"))?
         };
-        Ok(Decimal { mantissa: if negative { -magnitude } else { magnitude }, scale: fraction.len() as u32 })
+        Ok(Decimal {
+            mantissa: if negative { -magnitude } else { magnitude },
+            scale: fraction.len() as u32,
+        })
     }
 
     /// The value in cents, if it has at most two decimals and fits.

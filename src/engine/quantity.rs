@@ -18,28 +18,47 @@ impl<O: Observer> World<'_, O> {
         if !self.permitted(Permission::ChangeQuantity) {
             return Ok(self.deny(ACTION, Subject::Partner, Permission::ChangeQuantity));
         }
-        let Some(id) = self.resolve(reference) else { return Ok(self.not_found(ACTION, reference)) };
+        let Some(id) = self.resolve(reference) else {
+            return Ok(self.not_found(ACTION, reference));
+        };
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         match subscription.status {
-            Status::Deleted => return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id)))),
-            Status::Suspended => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::QtySuspended, |w| format!("{} is suspended: reactivate it first", w.label(id))));
+            Status::Deleted => {
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| {
+                    format!("{} was deleted", w.label(id))
+                }));
             }
-            Status::Expired => return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| format!("{} has expired", w.label(id)))),
+            Status::Suspended => {
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::QtySuspended, |w| {
+                    format!("{} is suspended: reactivate it first", w.label(id))
+                }));
+            }
+            Status::Expired => {
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| {
+                    format!("{} has expired", w.label(id))
+                }));
+            }
             Status::Active => {}
         }
         let offer = self.offer(subscription.offer);
         if offer.billing == BillingType::Usage {
-            return Ok(self.refuse(ACTION, subject, Code::QuantityNotApplicable, Rule::QtyChange, |w| format!("{} is usage-based: it has no license quantity", w.label(id))));
+            return Ok(self.refuse(ACTION, subject, Code::QuantityNotApplicable, Rule::QtyChange, |w| {
+                format!("{} is usage-based: it has no license quantity", w.label(id))
+            }));
         }
         if subscription.trial.is_some_and(|t| t.microsoft && !t.over) {
-            return Ok(self.refuse(ACTION, subject, Code::TrialQuantityFixed, Rule::TrialMs, |w| format!("{} is a Microsoft trial: its licenses are fixed", w.label(id))));
+            return Ok(self.refuse(ACTION, subject, Code::TrialQuantityFixed, Rule::TrialMs, |w| {
+                format!("{} is a Microsoft trial: its licenses are fixed", w.label(id))
+            }));
         }
         if quantity < offer.quantity_min || quantity > offer.quantity_max {
             return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| {
                 let offer = w.offer(w.sub(id).offer);
-                format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
+                format!(
+                    "{quantity} licenses is outside {}..={} for {}",
+                    offer.quantity_min, offer.quantity_max, offer.id
+                )
             }));
         }
         let old = subscription.quantity;
@@ -76,17 +95,25 @@ impl<O: Observer> World<'_, O> {
 
     pub(crate) fn record_usage(&mut self, reference: SubscriptionRef, units: Decimal) -> Result<StepResult, EngineError> {
         const ACTION: &str = "record_usage";
-        let Some(id) = self.resolve(reference) else { return Ok(self.not_found(ACTION, reference)) };
+        let Some(id) = self.resolve(reference) else {
+            return Ok(self.not_found(ACTION, reference));
+        };
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         if subscription.status == Status::Deleted {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| {
+                format!("{} was deleted", w.label(id))
+            }));
         }
         if self.offer(subscription.offer).billing != BillingType::Usage {
-            return Ok(self.refuse(ACTION, subject, Code::NotUsageBased, Rule::BillUsage, |w| format!("{} is license-based: it records no usage", w.label(id))));
+            return Ok(self.refuse(ACTION, subject, Code::NotUsageBased, Rule::BillUsage, |w| {
+                format!("{} is license-based: it records no usage", w.label(id))
+            }));
         }
         if subscription.status == Status::Suspended {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::Suspend, |w| format!("{} is suspended", w.label(id))));
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::Suspend, |w| {
+                format!("{} is suspended", w.label(id))
+            }));
         }
         let amount = self.post_usage(id, units)?;
         self.accept(ACTION, subject, Rule::BillUsage, |w| {

@@ -84,14 +84,7 @@ impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let date = self.date();
         let seconds = self.seconds_into_day();
-        write!(
-            f,
-            "{}T{:02}:{:02}:{:02}Z",
-            format_date(date),
-            seconds / 3600,
-            (seconds / 60) % 60,
-            seconds % 60
-        )
+        write!(f, "{}T{:02}:{:02}:{:02}Z", format_date(date), seconds / 3600, (seconds / 60) % 60, seconds % 60)
     }
 }
 
@@ -106,17 +99,13 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let shape_ok = bytes.len() == 10
         && bytes[4] == b'-'
         && bytes[7] == b'-'
-        && bytes
-            .iter()
-            .enumerate()
-            .all(|(index, byte)| index == 4 || index == 7 || byte.is_ascii_digit());
+        && bytes.iter().enumerate().all(|(index, byte)| index == 4 || index == 7 || byte.is_ascii_digit());
     if !shape_ok {
         return Err(format!("`{text}` is not a date; expected YYYY-MM-DD"));
     }
     let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().unwrap_or(0);
     let (year, month, day) = (number(0..4), number(5..7), number(8..10));
-    NaiveDate::from_ymd_opt(year as i32, month, day)
-        .ok_or_else(|| format!("`{text}` is not a real calendar date"))
+    NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(|| format!("`{text}` is not a real calendar date"))
 }
 
 /// Parses an instant: RFC 3339 in UTC (`2020-07-22T09:00:00Z`, seconds optional, `+00:00`
@@ -134,9 +123,7 @@ pub fn parse_instant(text: &str) -> Result<Instant, String> {
     let time_text = time_text
         .strip_suffix(['Z', 'z'])
         .or_else(|| time_text.strip_suffix("+00:00"))
-        .ok_or_else(|| {
-            format!("`{text}` has no UTC designator; all times are UTC, write it with a `Z` ({expected})")
-        })?;
+        .ok_or_else(|| format!("`{text}` has no UTC designator; all times are UTC, write it with a `Z` ({expected})"))?;
     let parts: Vec<&str> = time_text.split(':').collect();
     let valid_part = |part: &&str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
     if !(parts.len() == 2 || parts.len() == 3) || !parts.iter().all(valid_part) {
@@ -205,9 +192,7 @@ impl Duration {
             if digits.is_empty() || position < next_unit {
                 return Err(format!("`{text}` is not a duration; {expected}"));
             }
-            let amount: i64 = digits
-                .parse()
-                .map_err(|_| format!("`{text}` is too long a duration"))?;
+            let amount: i64 = digits.parse().map_err(|_| format!("`{text}` is too long a duration"))?;
             total = amount
                 .checked_mul(units[position].1)
                 .and_then(|seconds| total.checked_add(seconds))

@@ -147,9 +147,31 @@ impl<'s, O: Observer> World<'s, O> {
 
     fn register_partner(&mut self) {
         let partner = &self.script.partner;
-        let detail = || format!("{} is {} {} partner in the {} cloud, billed on day {}", partner.id, if partner.program.name().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }, partner.program.name(), partner.cloud.name(), partner.billing_day);
+        let detail = || {
+            format!(
+                "{} is {} {} partner in the {} cloud, billed on day {}",
+                partner.id,
+                if partner.program.name().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
+                partner.program.name(),
+                partner.cloud.name(),
+                partner.billing_day
+            )
+        };
         let detail = if O::WANTS_DETAIL { detail() } else { String::new() };
-        let event = Event { at: self.now, source: Source::Setup, actor: None, kind: EventKind::PartnerRegistered, subject: Subject::Partner, result: EventResult::Done, code: None, rule: Rule::PartnerProgram };
+        let event = Event {
+            at: self.now,
+            source: Source::Setup,
+            actor: None,
+            kind: EventKind::PartnerRegistered,
+            subject: Subject::Partner,
+            result: EventResult::Done,
+            code: None,
+            rule: Rule::PartnerProgram,
+        };
         self.record(event, detail);
     }
 
@@ -216,8 +238,25 @@ impl<'s, O: Observer> World<'s, O> {
             total = total.checked_add(line.amount).ok_or_else(|| self.overflow("an invoice total"))?;
         }
         let count = lines.len();
-        let detail = if O::WANTS_DETAIL { format!("invoice of {} with {count} line{}, total {total}", crate::engine::time::format_date(date), if count == 1 { "" } else { "s" }) } else { String::new() };
-        let event = Event { at: self.now, source: Source::Scheduled, actor: None, kind: EventKind::InvoiceIssued, subject: Subject::Invoice(date), result: EventResult::Done, code: None, rule: Rule::BillDate };
+        let detail = if O::WANTS_DETAIL {
+            format!(
+                "invoice of {} with {count} line{}, total {total}",
+                crate::engine::time::format_date(date),
+                if count == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        };
+        let event = Event {
+            at: self.now,
+            source: Source::Scheduled,
+            actor: None,
+            kind: EventKind::InvoiceIssued,
+            subject: Subject::Invoice(date),
+            result: EventResult::Done,
+            code: None,
+            rule: Rule::BillDate,
+        };
         self.record(event, detail);
         self.observer.invoice(Invoice { date, lines, total });
         let next = next_billing_date_after(date, self.script.partner.billing_day);
@@ -238,13 +277,30 @@ impl<'s, O: Observer> World<'s, O> {
 
     /// Records an event of the current step (or a scheduled event when no step runs). The
     /// detail is formatted only for observers that want it.
-    pub(crate) fn emit(&mut self, kind: EventKind, subject: Subject, result: EventResult, code: Option<Code>, rule: Rule, detail: impl FnOnce(&Self) -> String) {
+    pub(crate) fn emit(
+        &mut self,
+        kind: EventKind,
+        subject: Subject,
+        result: EventResult,
+        code: Option<Code>,
+        rule: Rule,
+        detail: impl FnOnce(&Self) -> String,
+    ) {
         let source = match self.step {
             Some(step) => Source::Action { step },
             None => Source::Scheduled,
         };
         let detail = if O::WANTS_DETAIL { detail(self) } else { String::new() };
-        let event = Event { at: self.now, source, actor: self.actor, kind, subject, result, code, rule };
+        let event = Event {
+            at: self.now,
+            source,
+            actor: self.actor,
+            kind,
+            subject,
+            result,
+            code,
+            rule,
+        };
         self.record(event, detail);
     }
 
@@ -256,7 +312,10 @@ impl<'s, O: Observer> World<'s, O> {
     /// Refuses the current action: records the refusal and returns the step's result.
     pub(crate) fn refuse(&mut self, action: &'static str, subject: Subject, code: Code, rule: Rule, detail: impl FnOnce(&Self) -> String) -> StepResult {
         self.emit(EventKind::Action(action), subject, EventResult::Rejected, Some(code), rule, detail);
-        StepResult { refusal: Some((code, rule)), ..StepResult::default() }
+        StepResult {
+            refusal: Some((code, rule)),
+            ..StepResult::default()
+        }
     }
 
     /// Accepts the current action.
@@ -303,7 +362,10 @@ impl<'s, O: Observer> World<'s, O> {
 
     pub(crate) fn not_found(&mut self, action: &'static str, reference: SubscriptionRef) -> StepResult {
         self.refuse(action, Subject::Partner, Code::SubscriptionNotFound, Rule::BuyCart, |world| match reference {
-            SubscriptionRef::Handle(handle) => format!("no subscription is named `{}`: the purchase that would have created it did not happen", world.script.handles[handle.0 as usize]),
+            SubscriptionRef::Handle(handle) => format!(
+                "no subscription is named `{}`: the purchase that would have created it did not happen",
+                world.script.handles[handle.0 as usize]
+            ),
             SubscriptionRef::Generated(number) => format!("no subscription sub-{number:04} has been created"),
         })
     }
@@ -330,19 +392,30 @@ impl<'s, O: Observer> World<'s, O> {
     }
 
     pub(crate) fn overflow(&self, what: &str) -> EngineError {
-        EngineError::Overflow { step: self.step.map(|s| s as usize), what: what.to_string() }
+        EngineError::Overflow {
+            step: self.step.map(|s| s as usize),
+            what: what.to_string(),
+        }
     }
 
     pub(crate) fn check_event_budget(&self) -> Result<(), EngineError> {
         if self.events > self.limits.max_events {
-            return Err(EngineError::TooManyEvents { limit: self.limits.max_events, at: self.now });
+            return Err(EngineError::TooManyEvents {
+                limit: self.limits.max_events,
+                at: self.now,
+            });
         }
         Ok(())
     }
 
     fn act(&mut self, action: &Action) -> Result<StepResult, EngineError> {
         let result = match action {
-            Action::Browse { customer, publisher, billing, category } => self.browse(*customer, *publisher, *billing, *category),
+            Action::Browse {
+                customer,
+                publisher,
+                billing,
+                category,
+            } => self.browse(*customer, *publisher, *billing, *category),
             Action::AddToCart { customer, cart, line } => self.add_to_cart(*customer, cart, line),
             Action::Checkout { customer, cart } => self.checkout(*customer, cart)?,
             Action::Buy { customer, lines } => self.buy(*customer, lines)?,
@@ -352,7 +425,11 @@ impl<'s, O: Observer> World<'s, O> {
             Action::Reactivate { subscription } => self.reactivate(*subscription)?,
             Action::Cancel { subscription } => self.cancel(*subscription)?,
             Action::SetAutoRenew { subscription, enabled } => self.set_auto_renew(*subscription, *enabled),
-            Action::ConvertTrial { subscription, quantity, billing } => self.convert_trial(*subscription, *quantity, *billing)?,
+            Action::ConvertTrial {
+                subscription,
+                quantity,
+                billing,
+            } => self.convert_trial(*subscription, *quantity, *billing)?,
             Action::RecordUsage { subscription, units } => self.record_usage(*subscription, *units)?,
             Action::SetPrice { offer, price } => self.set_price(*offer, *price),
             Action::ViewInvoices => self.view_invoices(),

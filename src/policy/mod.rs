@@ -363,7 +363,11 @@ pub static PARAMETERS: &[Parameter] = &[
         expected: "a number of decimals (0 to 10), or none",
         apply: |p, v| {
             p.daily_rate_decimals = none_or(v, |v| {
-                v.text()?.parse::<u32>().ok().filter(|d| *d <= 10).ok_or_else(|| "expected 0 to 10 decimals, or none".to_string())
+                v.text()?
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|d| *d <= 10)
+                    .ok_or_else(|| "expected 0 to 10 decimals, or none".to_string())
             })?;
             Ok(())
         },

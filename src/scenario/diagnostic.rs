@@ -133,7 +133,10 @@ impl Diagnostic {
 
 /// Control characters (binary input) are replaced so they cannot disturb a terminal.
 fn truncate_line(line: &str, _column: usize) -> String {
-    line.chars().take(100_000).map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect()
+    line.chars()
+        .take(100_000)
+        .map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// At most 100 characters of `line` around `column`, with `...` where it was cut, and the

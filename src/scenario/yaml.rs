@@ -89,7 +89,11 @@ impl Node {
 }
 
 fn shorten(text: &str) -> String {
-    if text.chars().count() > 40 { text.chars().take(40).collect::<String>() + "..." } else { text.to_string() }
+    if text.chars().count() > 40 {
+        text.chars().take(40).collect::<String>() + "..."
+    } else {
+        text.to_string()
+    }
 }
 
 /// A parse failure: where, and what the parser said, already phrased for a person.
@@ -259,10 +263,7 @@ fn build(source: &str, raw: Spanned<RawNode>) -> Node {
     let span = raw.defined.span();
     let spelling = match (&raw.value, span.byte_offset(), span.byte_len()) {
         (RawNode::Sequence(_) | RawNode::Mapping(_), _, _) => String::new(),
-        (_, Some(offset), Some(length)) => source
-            .get(offset as usize..(offset + length) as usize)
-            .unwrap_or_default()
-            .to_string(),
+        (_, Some(offset), Some(length)) => source.get(offset as usize..(offset + length) as usize).unwrap_or_default().to_string(),
         _ => String::new(),
     };
     let value = match raw.value {
@@ -272,9 +273,7 @@ fn build(source: &str, raw: Spanned<RawNode>) -> Node {
         RawNode::Float => NodeValue::Float,
         RawNode::Text(text) => NodeValue::Text(text),
         RawNode::Sequence(items) => NodeValue::Sequence(items.into_iter().map(|item| build(source, item)).collect()),
-        RawNode::Mapping(entries) => {
-            NodeValue::Mapping(entries.into_iter().map(|(key, value)| (build(source, key), build(source, value))).collect())
-        }
+        RawNode::Mapping(entries) => NodeValue::Mapping(entries.into_iter().map(|(key, value)| (build(source, key), build(source, value))).collect()),
     };
     let spelling = if spelling.is_empty() {
         match &value {

@@ -56,7 +56,11 @@ fn input_file(scenario: &Path) -> String {
 
 /// The file text for a snapshot.
 pub fn render(scenario: &Path, contents: &str) -> String {
-    format!("---\nsource: {SOURCE}\nexpression: {EXPRESSION}\ninput_file: {}\n---\n{}\n", input_file(scenario), contents.trim_end())
+    format!(
+        "---\nsource: {SOURCE}\nexpression: {EXPRESSION}\ninput_file: {}\n---\n{}\n",
+        input_file(scenario),
+        contents.trim_end()
+    )
 }
 
 /// The contents of a snapshot file (after its metadata header), normalized as insta does.
@@ -77,9 +81,16 @@ pub fn contents(file_text: &str) -> String {
 pub enum Comparison {
     Matches,
     /// No accepted snapshot.
-    Missing { path: PathBuf, pending: Option<PathBuf> },
+    Missing {
+        path: PathBuf,
+        pending: Option<PathBuf>,
+    },
     /// The snapshot differs: a unified diff from snapshot to outcome.
-    Changed { path: PathBuf, diff: String, pending: Option<PathBuf> },
+    Changed {
+        path: PathBuf,
+        diff: String,
+        pending: Option<PathBuf>,
+    },
     /// The scenario has no place for a snapshot (not under a `scenarios/` folder).
     NoPlace,
 }
@@ -87,7 +98,9 @@ pub enum Comparison {
 /// Compares an outcome with the scenario's snapshot, and writes a pending `.snap.new` on a
 /// difference unless `write_pending` is false (CI).
 pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: &str, write_pending: bool) -> std::io::Result<Comparison> {
-    let Some(path) = snapshot_path(root, scenario, display) else { return Ok(Comparison::NoPlace) };
+    let Some(path) = snapshot_path(root, scenario, display) else {
+        return Ok(Comparison::NoPlace);
+    };
     let outcome = outcome.trim_end();
     let pending = pending_path(&path);
     let write = |pending: &Path| -> std::io::Result<Option<PathBuf>> {
