@@ -119,10 +119,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         Err(message) => return usage_error(&message),
     };
     if files.is_empty() {
-        return usage_error(&format!(
-            "no scenario files (.yaml) under {}",
-            args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")
-        ));
+        return usage_error(&format!("no scenario files (.yaml) under {}", args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")));
     }
     let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     let options = SuiteOptions {
@@ -173,12 +170,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     }
     let pending = runs
         .iter()
-        .filter(|r| {
-            matches!(
-                &r.snapshot,
-                Some(Comparison::Changed { pending: Some(_), .. } | Comparison::Missing { pending: Some(_), .. })
-            )
-        })
+        .filter(|r| matches!(&r.snapshot, Some(Comparison::Changed { pending: Some(_), .. } | Comparison::Missing { pending: Some(_), .. })))
         .count();
     let _ = writeln!(
         stdout,
@@ -189,10 +181,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         elapsed.as_secs_f64(),
         display_path(&args.out),
         if pending > 0 {
-            format!(
-                "; {pending} pending snapshot{} (review with `cspsim accept` or `cargo insta review`)",
-                if pending == 1 { "" } else { "s" }
-            )
+            format!("; {pending} pending snapshot{} (review with `cspsim accept` or `cargo insta review`)", if pending == 1 { "" } else { "s" })
         } else {
             String::new()
         }
@@ -240,13 +229,7 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
         }
         Status::Error => {
             let count = run.diagnostics.as_ref().map_or(0, |d| d.len());
-            let _ = writeln!(
-                out,
-                "{}  {}  ({count} input error{})",
-                style.red("ERROR"),
-                run.display,
-                if count == 1 { "" } else { "s" }
-            );
+            let _ = writeln!(out, "{}  {}  ({count} input error{})", style.red("ERROR"), run.display, if count == 1 { "" } else { "s" });
             if let Some(diagnostics) = &run.diagnostics {
                 let _ = out.flush();
                 eprint!("{}", err.red(&diagnostics.render()));
@@ -262,15 +245,8 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
             }
         }
         Some(Comparison::Missing { path, pending }) if run.status != Status::Error => {
-            let written = pending
-                .as_ref()
-                .map(|p| format!(", new one written to {}", display_path(p)))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "       {}",
-                style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path)))
-            );
+            let written = pending.as_ref().map(|p| format!(", new one written to {}", display_path(p))).unwrap_or_default();
+            let _ = writeln!(out, "       {}", style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path))));
         }
         Some(Comparison::NoPlace) if run.status == Status::Fail => {
             let _ = writeln!(out, "       no snapshot: the scenario is not under a scenarios/ folder (use --snapshots DIR)");
@@ -338,12 +314,7 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
     print!("{}", crate::explain::timeline(&outcome, &display_path(&args.scenario)));
     let verdict = crate::expect::evaluate(&outcome, &loaded.expectations);
     if verdict.failures.is_empty() {
-        println!(
-            "\n{} expectation{} hold{}.",
-            verdict.checks,
-            if verdict.checks == 1 { "" } else { "s" },
-            if verdict.checks == 1 { "s" } else { "" }
-        );
+        println!("\n{} expectation{} hold{}.", verdict.checks, if verdict.checks == 1 { "" } else { "s" }, if verdict.checks == 1 { "s" } else { "" });
         EXIT_OK
     } else {
         println!();
@@ -382,12 +353,7 @@ fn policies(args: &PoliciesArgs) -> u8 {
             println!("  {}", policy.description);
         }
         for parameter in crate::policy::PARAMETERS {
-            println!(
-                "  {:<28} {:<34} {}",
-                parameter.name,
-                policy.show(parameter.name).unwrap_or_default(),
-                parameter.doc
-            );
+            println!("  {:<28} {:<34} {}", parameter.name, policy.show(parameter.name).unwrap_or_default(), parameter.doc);
         }
         println!();
     }

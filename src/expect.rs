@@ -21,10 +21,7 @@ use crate::scenario::diagnostic::Position;
 pub enum Expectation {
     Ok,
     Rejected(Code),
-    Browse {
-        available: Vec<OfferId>,
-        unavailable: Vec<(OfferId, Code)>,
-    },
+    Browse { available: Vec<OfferId>, unavailable: Vec<(OfferId, Code)>, hidden: Vec<OfferId> },
 }
 
 /// The subscription fields a check can name: the columns of `subscriptions.csv`.
@@ -65,18 +62,9 @@ pub struct LineExpectation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckKind {
     /// `subscriptions: {name: {field: value}}`; `expected` is already normalized.
-    Field {
-        subscription: SubscriptionRef,
-        label: String,
-        field: &'static str,
-        expected: String,
-    },
+    Field { subscription: SubscriptionRef, label: String, field: &'static str, expected: String },
     /// `invoices: [{date, total?, lines?}]`.
-    Invoice {
-        date: NaiveDate,
-        total: Option<Money>,
-        lines: Vec<LineExpectation>,
-    },
+    Invoice { date: NaiveDate, total: Option<Money>, lines: Vec<LineExpectation> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,19 +98,8 @@ impl Failure {
     /// `scenarios/x.yaml:34: step 5, subscriptions.e3.status (line 37): expected deleted, got
     /// suspended`.
     pub fn render(&self, file: &str) -> String {
-        let at = if self.detail_line != 0 && self.detail_line != self.line {
-            format!(" (line {})", self.detail_line)
-        } else {
-            String::new()
-        };
-        format!(
-            "{file}:{}: step {}, {}{at}: expected {}, got {}",
-            self.line,
-            self.step + 1,
-            self.field,
-            self.expected,
-            self.actual
-        )
+        let at = if self.detail_line != 0 && self.detail_line != self.line { format!(" (line {})", self.detail_line) } else { String::new() };
+        format!("{file}:{}: step {}, {}{at}: expected {}, got {}", self.line, self.step + 1, self.field, self.expected, self.actual)
     }
 }
 
@@ -150,12 +127,7 @@ pub fn evaluate(outcome: &Outcome, expectations: &[StepExpectations]) -> Verdict
             verdict.checks += 1;
             let (line, detail_line) = (step.line, check.position.line);
             match &check.kind {
-                CheckKind::Field {
-                    subscription,
-                    label,
-                    field,
-                    expected,
-                } => {
+                CheckKind::Field { subscription, label, field, expected } => {
                     let failure = |actual: String| Failure {
                         line,
                         detail_line,
@@ -165,35 +137,19 @@ pub fn evaluate(outcome: &Outcome, expectations: &[StepExpectations]) -> Verdict
                         actual,
                     };
                     let Some(id) = resolve(outcome, &checkpoint.subscriptions, *subscription) else {
-                        verdict
-                            .failures
-                            .push(failure(format!("no subscription `{label}` (its purchase did not happen)")));
+                        verdict.failures.push(failure(format!("no subscription `{label}` (its purchase did not happen)")));
                         continue;
                     };
                     let row = outcome.subscription_row(&checkpoint.subscriptions[id.0 as usize]);
                     let actual = row.get(field).unwrap_or_default().to_string();
-                    let expected_value = if *field == "parent" {
-                        resolve_parent_name(outcome, expected)
-                    } else {
-                        expected.clone()
-                    };
+                    let expected_value = if *field == "parent" { resolve_parent_name(outcome, expected) } else { expected.clone() };
                     if actual != expected_value {
                         verdict.failures.push(failure(show(&actual)));
                     }
                 }
                 CheckKind::Invoice { date, total, lines } => {
                     let issued = &outcome.invoices[..checkpoint.invoices];
-                    evaluate_invoice(
-                        outcome,
-                        &checkpoint.subscriptions,
-                        issued,
-                        index,
-                        (line, detail_line),
-                        *date,
-                        *total,
-                        lines,
-                        &mut verdict.failures,
-                    );
+                    evaluate_invoice(outcome, &checkpoint.subscriptions, issued, index, (line, detail_line), *date, *total, lines, &mut verdict.failures);
                 }
             }
         }
@@ -230,14 +186,7 @@ fn evaluate_expect(outcome: &Outcome, index: usize, line: u32, detail_line: u32,
         Some((code, rule)) => format!("rejected {} ({})", code.name(), rule.id()),
     };
     let fail = |failures: &mut Vec<Failure>, field: String, expected: String, actual: String| {
-        failures.push(Failure {
-            line,
-            detail_line,
-            step: index,
-            field,
-            expected,
-            actual,
-        });
+        failures.push(Failure { line, detail_line, step: index, field, expected, actual });
     };
     match expectation {
         Expectation::Ok => {
@@ -251,7 +200,17 @@ fn evaluate_expect(outcome: &Outcome, index: usize, line: u32, detail_line: u32,
                 fail(failures, "expect".into(), format!("rejected {}", code.name()), actual);
             }
         }
-        Expectation::Browse { available, unavailable } => {
+        Expectation::Browse { available, unavailable, hidden } => {
+            for offer in hidden {
+                let name = &outcome.script.catalog.offer(*offer).id;
+                if let Some(entry) = result.listing.iter().find(|l| l.offer == *offer) {
+                    let actual = match entry.refusal {
+                        None => "listed as available".to_string(),
+                        Some((code, _)) => format!("listed as unavailable {}", code.name()),
+                    };
+                    fail(failures, format!("expect.hidden.{name}"), "not listed".into(), actual);
+                }
+            }
             let listed = |offer: OfferId| result.listing.iter().find(|l| l.offer == offer);
             for offer in available {
                 let name = &outcome.script.catalog.offer(*offer).id;
@@ -259,19 +218,9 @@ fn evaluate_expect(outcome: &Outcome, index: usize, line: u32, detail_line: u32,
                     Some(entry) if entry.refusal.is_none() => {}
                     Some(entry) => {
                         let (code, rule) = entry.refusal.expect("checked above");
-                        fail(
-                            failures,
-                            format!("expect.available.{name}"),
-                            "available".into(),
-                            format!("unavailable {} ({})", code.name(), rule.id()),
-                        );
+                        fail(failures, format!("expect.available.{name}"), "available".into(), format!("unavailable {} ({})", code.name(), rule.id()));
                     }
-                    None => fail(
-                        failures,
-                        format!("expect.available.{name}"),
-                        "available".into(),
-                        "not listed for this customer and filter".into(),
-                    ),
+                    None => fail(failures, format!("expect.available.{name}"), "available".into(), "not listed for this customer and filter".into()),
                 }
             }
             for (offer, code) in unavailable {
@@ -305,19 +254,8 @@ fn evaluate_invoice(
     let field = format!("invoices[{}]", format_date(date));
     let Some(invoice) = issued.iter().find(|invoice| invoice.date == date) else {
         let dates: Vec<String> = issued.iter().map(|i| format_date(i.date)).collect();
-        let actual = if dates.is_empty() {
-            "no invoice issued yet".to_string()
-        } else {
-            format!("invoices issued on {}", dates.join(", "))
-        };
-        failures.push(Failure {
-            line,
-            detail_line,
-            step: index,
-            field,
-            expected: format!("an invoice dated {}", format_date(date)),
-            actual,
-        });
+        let actual = if dates.is_empty() { "no invoice issued yet".to_string() } else { format!("invoices issued on {}", dates.join(", ")) };
+        failures.push(Failure { line, detail_line, step: index, field, expected: format!("an invoice dated {}", format_date(date)), actual });
         return;
     };
     if let Some(total) = total
@@ -335,20 +273,11 @@ fn evaluate_invoice(
     let mut used = vec![false; invoice.lines.len()];
     for (number, expected) in lines.iter().enumerate() {
         let id = resolve(outcome, subscriptions, expected.subscription);
-        let found = invoice
-            .lines
-            .iter()
-            .enumerate()
-            .position(|(i, actual)| !used[i] && id.is_some_and(|id| line_matches(actual, id, expected)));
+        let found = invoice.lines.iter().enumerate().position(|(i, actual)| !used[i] && id.is_some_and(|id| line_matches(actual, id, expected)));
         match found {
             Some(i) => used[i] = true,
             None => {
-                let candidates: Vec<String> = invoice
-                    .lines
-                    .iter()
-                    .filter(|actual| Some(actual.subscription) == id)
-                    .map(describe_line)
-                    .collect();
+                let candidates: Vec<String> = invoice.lines.iter().filter(|actual| Some(actual.subscription) == id).map(describe_line).collect();
                 let actual = if candidates.is_empty() {
                     format!("no line for {} on this invoice", expected.label)
                 } else {
@@ -386,14 +315,7 @@ fn decimal_equal(a: Decimal, b: Decimal) -> bool {
 }
 
 fn describe_line(line: &LedgerLine) -> String {
-    format!(
-        "{} {}..{} x{} {}",
-        line.kind.name(),
-        format_date(line.period_start),
-        format_date(line.period_end),
-        line.quantity,
-        line.amount
-    )
+    format!("{} {}..{} x{} {}", line.kind.name(), format_date(line.period_start), format_date(line.period_end), line.quantity, line.amount)
 }
 
 fn describe_expected_line(expected: &LineExpectation) -> String {

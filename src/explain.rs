@@ -56,11 +56,7 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
             let _ = index;
             for line in &invoice.lines {
                 let name = outcome.handle_name(line.subscription);
-                let label = if name.is_empty() {
-                    line.subscription.display()
-                } else {
-                    format!("{} ({name})", line.subscription.display())
-                };
+                let label = if name.is_empty() { line.subscription.display() } else { format!("{} ({name})", line.subscription.display()) };
                 let _ = writeln!(
                     out,
                     "      {:<15} {label}  {} to {}  {}  [{}]",

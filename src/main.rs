@@ -8,11 +8,7 @@ fn main() -> std::process::ExitCode {
         Err(error) => {
             // Help and version go to stdout with success; usage mistakes are exit code 2.
             let _ = error.print();
-            return std::process::ExitCode::from(if error.use_stderr() {
-                cspsim::app::EXIT_INVALID
-            } else {
-                cspsim::app::EXIT_OK
-            });
+            return std::process::ExitCode::from(if error.use_stderr() { cspsim::app::EXIT_INVALID } else { cspsim::app::EXIT_OK });
         }
     };
     std::process::ExitCode::from(cspsim::app::main_with(cli))

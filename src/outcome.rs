@@ -47,11 +47,7 @@ impl Observer for Recorder {
     fn step_finished(&mut self, step: usize, result: StepResult, subscriptions: &[Subscription]) {
         self.steps.push(result);
         if self.checkpoints.contains(&step) {
-            self.states.push(Checkpoint {
-                step,
-                subscriptions: subscriptions.to_vec(),
-                invoices: self.invoices.len(),
-            });
+            self.states.push(Checkpoint { step, subscriptions: subscriptions.to_vec(), invoices: self.invoices.len() });
         }
     }
 }
@@ -92,17 +88,8 @@ pub fn record(
     checkpoints: std::collections::BTreeSet<usize>,
     limits: Limits,
 ) -> Result<Outcome, EngineError> {
-    let recorder = Recorder {
-        checkpoints,
-        ..Recorder::default()
-    };
-    let FinalState {
-        observer,
-        subscriptions,
-        handles,
-        rule_hits,
-        end,
-    } = crate::engine::run(&script, recorder, limits)?;
+    let recorder = Recorder { checkpoints, ..Recorder::default() };
+    let FinalState { observer, subscriptions, handles, rule_hits, end } = crate::engine::run(&script, recorder, limits)?;
     let steps = script
         .steps
         .iter()
@@ -134,9 +121,7 @@ pub fn record(
 
 impl Outcome {
     pub fn handle_name(&self, id: SubscriptionId) -> &str {
-        self.subscriptions[id.0 as usize]
-            .handle
-            .map_or("", |h| self.script.handles[h.0 as usize].as_str())
+        self.subscriptions[id.0 as usize].handle.map_or("", |h| self.script.handles[h.0 as usize].as_str())
     }
 
     pub fn subject_text(&self, subject: &Subject) -> String {
@@ -148,11 +133,7 @@ impl Outcome {
             Subject::Invoice(date) => format!("invoice {}", format_date(*date)),
             Subject::Cart(customer, name) => {
                 let customer = &self.script.customer(*customer).handle;
-                if name.is_empty() {
-                    format!("{customer} cart")
-                } else {
-                    format!("{customer} cart {name}")
-                }
+                if name.is_empty() { format!("{customer} cart") } else { format!("{customer} cart {name}") }
             }
         }
     }
@@ -250,14 +231,7 @@ impl Outcome {
         row.push("offer", offer.id.clone());
         row.push("parent", subscription.parent.map(|p| p.display()).unwrap_or_default());
         row.push("status", subscription.status.name().to_string());
-        row.push(
-            "quantity",
-            if offer.billing == BillingType::License {
-                subscription.quantity.to_string()
-            } else {
-                String::new()
-            },
-        );
+        row.push("quantity", if offer.billing == BillingType::License { subscription.quantity.to_string() } else { String::new() });
         row.push("billing", subscription.billing.map(|b| b.name().to_string()).unwrap_or_default());
         row.push("term_start", schedule.map(|s| format_date(s.term_start())).unwrap_or_default());
         row.push("term_end", schedule.map(|s| format_date(s.term_end())).unwrap_or_default());
@@ -332,16 +306,8 @@ impl Outcome {
                 format!("{days} days x {}/{period_days} x {} = {}", line.unit_price, line.quantity, line.amount)
             }
             Computation::ProratedRoundedRate { rate, decimals } => {
-                let rate = crate::engine::money::Decimal {
-                    mantissa: rate,
-                    scale: decimals,
-                };
-                format!(
-                    "{days} days x {rate:.prec$} a day x {} = {}",
-                    line.quantity,
-                    line.amount,
-                    prec = decimals as usize
-                )
+                let rate = crate::engine::money::Decimal { mantissa: rate, scale: decimals };
+                format!("{days} days x {rate:.prec$} a day x {} = {}", line.quantity, line.amount, prec = decimals as usize)
             }
             Computation::Reversal => format!("credit of the charge {} x {} for {days} days = {}", line.quantity, line.unit_price, line.amount),
             Computation::Usage => format!("{} units x {} = {}", line.quantity, line.unit_price, line.amount),
@@ -362,12 +328,7 @@ impl Row {
     }
     /// `{step: 1, at: 2020-07-22T09:00:00Z, ...}`, empty cells left out.
     pub fn to_flow(&self) -> String {
-        let cells: Vec<String> = self
-            .0
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(n, v)| format!("{n}: {}", yaml_scalar(v)))
-            .collect();
+        let cells: Vec<String> = self.0.iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| format!("{n}: {}", yaml_scalar(v))).collect();
         format!("{{{}}}", cells.join(", "))
     }
 }
@@ -401,11 +362,7 @@ pub fn yaml_scalar(text: &str) -> String {
         && !text.ends_with(':')
         && !text.contains(": ")
         && !reserved.contains(&text.to_ascii_lowercase().as_str());
-    if plain {
-        text.to_string()
-    } else {
-        serde_json::to_string(text).expect("strings serialize")
-    }
+    if plain { text.to_string() } else { serde_json::to_string(text).expect("strings serialize") }
 }
 
 #[cfg(test)]

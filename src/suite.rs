@@ -49,10 +49,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
                 continue;
             }
             let relative = file.strip_prefix(path).unwrap_or(&file);
-            found.push(ScenarioFile {
-                display: display_path(relative),
-                path: file,
-            });
+            found.push(ScenarioFile { display: display_path(relative), path: file });
         }
     }
     Ok(found)
@@ -196,14 +193,7 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun 
     run.title = Some(loaded.title.clone());
     run.policy = Some(loaded.script.policy.name.clone());
     run.steps = loaded.script.steps.len();
-    let outcome = match record(
-        &loaded.title,
-        &loaded.display,
-        loaded.script.clone(),
-        &loaded.step_lines(),
-        loaded.checkpoints(),
-        options.limits,
-    ) {
+    let outcome = match record(&loaded.title, &loaded.display, loaded.script.clone(), &loaded.step_lines(), loaded.checkpoints(), options.limits) {
         Ok(outcome) => outcome,
         Err(error) => {
             let line = match &error {
@@ -221,11 +211,7 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun 
     run.checks = run.verdict.checks;
     for rule in &loaded.rules {
         if outcome.rule_hits[rule.index()] == 0 {
-            run.warnings.push(format!(
-                "{}: rule {} is listed in `rules:` but this run did not exercise it",
-                run.shown_path,
-                rule.id()
-            ));
+            run.warnings.push(format!("{}: rule {} is listed in `rules:` but this run did not exercise it", run.shown_path, rule.id()));
         }
     }
     if options.compare_snapshots {
@@ -239,11 +225,7 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun 
         Some(Comparison::Missing { .. }) | Some(Comparison::NoPlace) => options.require_snapshots,
         _ => false,
     };
-    run.status = if run.verdict.failures.is_empty() && !snapshot_failed {
-        Status::Pass
-    } else {
-        Status::Fail
-    };
+    run.status = if run.verdict.failures.is_empty() && !snapshot_failed { Status::Pass } else { Status::Fail };
     run.outcome = Some(outcome);
     run.elapsed = started.elapsed();
     run

@@ -34,9 +34,7 @@ impl<O: Observer> World<'_, O> {
         let base_sub = self.sub(base_id);
         let customer = base_sub.customer;
         if base_sub.status == Status::Deleted {
-            return Ok(self.refuse(ACTION, subject, Code::ParentNotActive, Rule::AddonActiveBase, |w| {
-                format!("the base {} was deleted", w.label(base_id))
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::ParentNotActive, Rule::AddonActiveBase, |w| format!("the base {} was deleted", w.label(base_id))));
         }
         let base_offer = self.offer(base_sub.offer);
         if !base_offer.addons.contains(&offer_id) {
@@ -59,9 +57,7 @@ impl<O: Observer> World<'_, O> {
             }));
         }
         if offer.trial.is_some() {
-            return Ok(self.refuse(ACTION, subject, Code::TrialNotAvailable, Rule::TrialMsEligible, |_| {
-                "add-ons have no trials".to_string()
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::TrialNotAvailable, Rule::TrialMsEligible, |_| "add-ons have no trials".to_string()));
         }
         if let Some(refusal) = self.limit_refusal(customer, offer_id, None) {
             return Ok(self.refuse(ACTION, subject, refusal.code, refusal.rule, |w| w.explain_refusal(offer_id, refusal)));
@@ -70,24 +66,20 @@ impl<O: Observer> World<'_, O> {
         if quantity < offer.quantity_min || quantity > offer.quantity_max {
             return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| {
                 let offer = w.offer(offer_id);
-                format!(
-                    "{quantity} licenses is outside {}..={} for {}",
-                    offer.quantity_min, offer.quantity_max, offer.id
-                )
+                format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
             }));
         }
+        // The program, base and eligibility rules all let this purchase through.
+        self.hit(Rule::AddonProgram);
+        self.hit(Rule::AddonActiveBase);
+        let base_sub = self.sub(base_id);
         let base_schedule = base_sub.schedule.expect("checked above");
         let billing = base_sub.billing;
-        self.accept(ACTION, subject, Rule::AddonEligible, |w| {
-            format!("{} x {} onto {}", quantity, w.offer(offer_id).id, w.label(base_id))
-        });
+        self.accept(ACTION, subject, Rule::AddonEligible, |w| format!("{} x {} onto {}", quantity, w.offer(offer_id).id, w.label(base_id)));
         let id = self.create_subscription(customer, offer_id, quantity, billing, Some(base_id), name)?;
         // ADDON-ALIGN: the base's frequency, term end and anniversary; the period price is the
         // add-on's own, locked now for the rest of the base's current period.
-        let period_price = self
-            .price(offer_id)
-            .checked_mul(i64::from(base_schedule.period_months))
-            .ok_or_else(|| self.overflow("a period price"))?;
+        let period_price = self.price(offer_id).checked_mul(i64::from(base_schedule.period_months)).ok_or_else(|| self.overflow("a period price"))?;
         let mut schedule = base_schedule;
         schedule.period_price = period_price;
         let now = self.now;
@@ -109,9 +101,6 @@ impl<O: Observer> World<'_, O> {
             )
         });
         self.charge_rest_of_period(id, self.now.date(), None, quantity, Rule::BillAddon)?;
-        Ok(StepResult {
-            lines: Vec::new(),
-            ..StepResult::default()
-        })
+        Ok(StepResult { lines: Vec::new(), ..StepResult::default() })
     }
 }

@@ -72,6 +72,37 @@ impl<O: Observer> World<'_, O> {
         None
     }
 
+    /// Counts the availability rules that applied to an offer a customer may buy: a rule is
+    /// exercised when it decides, whether it refuses or, as here, lets the purchase through
+    /// (the exclusive partner buys an exclusive offer).
+    pub(crate) fn hit_permitting_rules(&mut self, offer_id: OfferId) {
+        let offer = self.offer(offer_id);
+        let mut applied = Vec::new();
+        if offer.segments.len() < Segment::ALL.len() {
+            applied.push(Rule::CatSegment);
+        }
+        if offer.limit.is_some() {
+            applied.push(Rule::AvailLimit);
+        }
+        if let Some(isv) = &offer.isv {
+            if isv.countries.is_some() {
+                applied.push(Rule::AvailIsvCountry);
+            }
+            if isv.exclusive_to.is_some() {
+                applied.push(Rule::AvailIsvExclusive);
+            }
+            if offer.billing == BillingType::Usage {
+                applied.push(Rule::AvailNotTransactable);
+            }
+        }
+        if offer.is_microsoft_trial() {
+            applied.push(Rule::TrialMsEligible);
+        }
+        for rule in applied {
+            self.hit(rule);
+        }
+    }
+
     /// AVAIL-LIMIT and AVAIL-SUSPENDED.
     pub(crate) fn limit_refusal(&self, customer: CustomerId, offer_id: OfferId, ignoring: Option<SubscriptionId>) -> Option<Refusal> {
         let limit = self.offer(offer_id).limit?;
@@ -88,16 +119,8 @@ impl<O: Observer> World<'_, O> {
             return None;
         }
         match counting.iter().find(|s| s.status == Status::Suspended) {
-            Some(suspended) => Some(Refusal {
-                code: Code::SubscriptionSuspendedReactivate,
-                rule: Rule::AvailSuspended,
-                blocking: Some(suspended.id),
-            }),
-            None => Some(Refusal {
-                code: Code::UseLimitExceeded,
-                rule: Rule::AvailLimit,
-                blocking: counting.first().map(|s| s.id),
-            }),
+            Some(suspended) => Some(Refusal { code: Code::SubscriptionSuspendedReactivate, rule: Rule::AvailSuspended, blocking: Some(suspended.id) }),
+            None => Some(Refusal { code: Code::UseLimitExceeded, rule: Rule::AvailLimit, blocking: counting.first().map(|s| s.id) }),
         }
     }
 
@@ -115,11 +138,7 @@ impl<O: Observer> World<'_, O> {
         if let Some(paid) = paid
             && let Some(owned) = mine().find(|s| s.offer == paid && s.is_live())
         {
-            return Some(Refusal {
-                code: Code::TrialOfferAlreadyOwned,
-                rule: Rule::TrialMsEligible,
-                blocking: Some(owned.id),
-            });
+            return Some(Refusal { code: Code::TrialOfferAlreadyOwned, rule: Rule::TrialMsEligible, blocking: Some(owned.id) });
         }
         None
     }
@@ -131,10 +150,7 @@ impl<O: Observer> World<'_, O> {
             Code::OfferNotFound => "is not sold through CSP".to_string(),
             Code::UseLimitExceeded => format!("is limited to {} per customer", offer.limit.map_or(0, |l| l.count)),
             Code::SubscriptionSuspendedReactivate => {
-                format!(
-                    "is limited, and {} is suspended: reactivate it instead",
-                    refusal.blocking.map(|id| self.label(id)).unwrap_or_default()
-                )
+                format!("is limited, and {} is suspended: reactivate it instead", refusal.blocking.map(|id| self.label(id)).unwrap_or_default())
             }
             Code::OfferNotAvailableInCountry => "is not offered in the customer's billing country".to_string(),
             Code::PartnerNotEligible => "is exclusive to other partners".to_string(),
@@ -177,25 +193,22 @@ impl<O: Observer> World<'_, O> {
             let refusal = self.availability(customer, offer_id, None);
             let (result, code, rule) = match refusal {
                 Some(r) => (EventResult::Rejected, Some(r.code), r.rule),
-                None => (EventResult::Ok, None, Rule::AvailExplain),
+                None => {
+                    self.hit_permitting_rules(offer_id);
+                    (EventResult::Ok, None, Rule::AvailExplain)
+                }
             };
             self.emit(EventKind::OfferListed, Subject::Offer(offer_id), result, code, rule, |world| match refusal {
                 Some(r) => format!("unavailable: {}", world.explain_refusal(offer_id, r)),
                 None => format!("{} is available", world.offer(offer_id).id),
             });
-            listing.push(ListedOffer {
-                offer: offer_id,
-                refusal: refusal.map(|r| (r.code, r.rule)),
-            });
+            listing.push(ListedOffer { offer: offer_id, refusal: refusal.map(|r| (r.code, r.rule)) });
         }
         let count = listing.len();
         self.accept("browse", Subject::Customer(customer), Rule::AvailExplain, |world| {
             format!("{count} offers listed for {}", world.script.customer(customer).handle)
         });
-        StepResult {
-            listing,
-            ..StepResult::default()
-        }
+        StepResult { listing, ..StepResult::default() }
     }
 
     fn find_cart(&self, customer: CustomerId, cart: &CartRef) -> Option<usize> {
@@ -212,44 +225,32 @@ impl<O: Observer> World<'_, O> {
             return self.deny("add_to_cart", subject, Permission::Buy);
         }
         let existing = self.find_cart(customer, cart);
-        let index = match (existing, cart) {
-            (Some(index), CartRef::Named(_)) if self.carts[index].ordered => {
-                return self.refuse("add_to_cart", subject, Code::CartAlreadySubmitted, Rule::BuyCart, |_| {
-                    "this cart was already checked out".to_string()
-                });
-            }
-            (Some(index), _) if !self.carts[index].ordered => index,
+        if let (Some(index), CartRef::Named(_)) = (existing, cart)
+            && self.carts[index].ordered
+        {
+            return self.refuse("add_to_cart", subject, Code::CartAlreadySubmitted, Rule::BuyCart, |_| "this cart was already checked out".to_string());
+        }
+        if self.offer(line.offer).is_addon {
+            return self.refuse("add_to_cart", Subject::Offer(line.offer), Code::AddonNotPurchasableFromCatalog, Rule::BuyAddonNotInCatalog, |world| {
+                format!("{} is an add-on: buy it onto a base subscription with buy_addon", world.offer(line.offer).id)
+            });
+        }
+        // An unnamed cart that was checked out is done with: the next line opens a new one.
+        let index = match existing {
+            Some(index) if !self.carts[index].ordered => index,
             _ => {
                 let name = match cart {
                     CartRef::Current => None,
                     CartRef::Named(name) => Some(name.clone()),
                 };
-                self.carts.push(Cart {
-                    customer,
-                    name,
-                    lines: Vec::new(),
-                    ordered: false,
-                });
+                self.carts.push(Cart { customer, name, lines: Vec::new(), ordered: false });
                 self.carts.len() - 1
             }
         };
-        if self.offer(line.offer).is_addon {
-            return self.refuse(
-                "add_to_cart",
-                Subject::Offer(line.offer),
-                Code::AddonNotPurchasableFromCatalog,
-                Rule::BuyAddonNotInCatalog,
-                |world| format!("{} is an add-on: buy it onto a base subscription with buy_addon", world.offer(line.offer).id),
-            );
-        }
         self.carts[index].lines.push(line.clone());
         let count = self.carts[index].lines.len();
         self.accept("add_to_cart", subject, Rule::BuyCart, |world| {
-            format!(
-                "{} added to the cart ({count} line{})",
-                world.offer(line.offer).id,
-                if count == 1 { "" } else { "s" }
-            )
+            format!("{} added to the cart ({count} line{})", world.offer(line.offer).id, if count == 1 { "" } else { "s" })
         });
         StepResult::default()
     }
@@ -260,14 +261,10 @@ impl<O: Observer> World<'_, O> {
             return Ok(self.deny("checkout", subject, Permission::Buy));
         }
         let Some(index) = self.find_cart(customer, cart) else {
-            return Ok(self.refuse("checkout", subject, Code::CartEmpty, Rule::BuyCart, |_| {
-                "there is no cart to check out".to_string()
-            }));
+            return Ok(self.refuse("checkout", subject, Code::CartEmpty, Rule::BuyCart, |_| "there is no cart to check out".to_string()));
         };
         if self.carts[index].ordered {
-            return Ok(self.refuse("checkout", subject, Code::CartAlreadySubmitted, Rule::BuyCart, |_| {
-                "this cart was already checked out".to_string()
-            }));
+            return Ok(self.refuse("checkout", subject, Code::CartAlreadySubmitted, Rule::BuyCart, |_| "this cart was already checked out".to_string()));
         }
         if self.carts[index].lines.is_empty() {
             return Ok(self.refuse("checkout", subject, Code::CartEmpty, Rule::BuyCart, |_| "the cart has no lines".to_string()));
@@ -302,24 +299,14 @@ impl<O: Observer> World<'_, O> {
                     format!("{created} of {total} line{} ordered", if total == 1 { "" } else { "s" })
                 });
             }
-            None => self.accept(action, subject, Rule::BuyCart, |_| {
-                format!("{created} of {total} line{} ordered", if total == 1 { "" } else { "s" })
-            }),
+            None => self.accept(action, subject, Rule::BuyCart, |_| format!("{created} of {total} line{} ordered", if total == 1 { "" } else { "s" })),
         }
-        Ok(StepResult {
-            refusal,
-            lines: outcomes,
-            listing: Vec::new(),
-        })
+        Ok(StepResult { refusal, lines: outcomes, listing: Vec::new() })
     }
 
     fn refuse_line(&mut self, offer: OfferId, code: Code, rule: Rule, detail: impl FnOnce(&Self) -> String) -> LineOutcome {
         self.emit(EventKind::CartLine, Subject::Offer(offer), EventResult::Rejected, Some(code), rule, detail);
-        LineOutcome {
-            offer,
-            refusal: Some((code, rule)),
-            subscription: None,
-        }
+        LineOutcome { offer, refusal: Some((code, rule)), subscription: None }
     }
 
     fn order_line(&mut self, customer: CustomerId, line: &CartLine) -> Result<LineOutcome, EngineError> {
@@ -328,12 +315,13 @@ impl<O: Observer> World<'_, O> {
         if let Some(refusal) = self.availability(customer, offer_id, None) {
             return Ok(self.refuse_line(offer_id, refusal.code, refusal.rule, |world| world.explain_refusal(offer_id, refusal)));
         }
+        self.hit_permitting_rules(offer_id);
         let (quantity, billing) = match offer.billing {
             BillingType::Usage => {
                 if line.quantity.is_some() {
-                    return Ok(self.refuse_line(offer_id, Code::QuantityNotApplicable, Rule::BuyQuantity, |_| {
-                        "a usage-based offer has no license quantity".into()
-                    }));
+                    return Ok(
+                        self.refuse_line(offer_id, Code::QuantityNotApplicable, Rule::BuyQuantity, |_| "a usage-based offer has no license quantity".into())
+                    );
                 }
                 if line.billing.is_some() {
                     return Ok(self.refuse_line(offer_id, Code::BillingFrequencyNotSupported, Rule::BuyQuantity, |_| {
@@ -354,9 +342,8 @@ impl<O: Observer> World<'_, O> {
                     let licenses = i64::from(self.trial_licenses(offer_id));
                     let quantity = line.quantity.unwrap_or(licenses);
                     if quantity != licenses {
-                        return Ok(self.refuse_line(offer_id, Code::TrialQuantityFixed, Rule::TrialMs, |_| {
-                            format!("a Microsoft trial has exactly {licenses} licenses")
-                        }));
+                        return Ok(self
+                            .refuse_line(offer_id, Code::TrialQuantityFixed, Rule::TrialMs, |_| format!("a Microsoft trial has exactly {licenses} licenses")));
                     }
                     quantity
                 } else {
@@ -364,10 +351,7 @@ impl<O: Observer> World<'_, O> {
                     if quantity < offer.quantity_min || quantity > offer.quantity_max {
                         return Ok(self.refuse_line(offer_id, Code::QuantityOutOfRange, Rule::BuyQuantity, |world| {
                             let offer = world.offer(offer_id);
-                            format!(
-                                "{quantity} licenses is outside {}..={} for {}",
-                                offer.quantity_min, offer.quantity_max, offer.id
-                            )
+                            format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
                         }));
                     }
                     quantity
@@ -382,19 +366,11 @@ impl<O: Observer> World<'_, O> {
         });
         let created = self.create_subscription(customer, offer_id, quantity, billing, None, line.name)?;
         debug_assert_eq!(created, id);
-        Ok(LineOutcome {
-            offer: offer_id,
-            refusal: None,
-            subscription: Some(id),
-        })
+        Ok(LineOutcome { offer: offer_id, refusal: None, subscription: Some(id) })
     }
 
     pub(crate) fn trial_licenses(&self, offer_id: OfferId) -> u32 {
-        self.offer(offer_id)
-            .trial
-            .as_ref()
-            .and_then(|t| t.licenses)
-            .unwrap_or(self.policy.microsoft_trial_licenses)
+        self.offer(offer_id).trial.as_ref().and_then(|t| t.licenses).unwrap_or(self.policy.microsoft_trial_licenses)
     }
 
     /// Creates a subscription and starts it the way its offer says: a Microsoft trial, an ISV
@@ -442,17 +418,8 @@ impl<O: Observer> World<'_, O> {
         }
         self.done(EventKind::SubscriptionCreated, Subject::Subscription(id), Rule::BuyCart, |world| {
             let billed = billing.map_or_else(|| "billed by usage".to_string(), |f| format!("billed {}", f.adverb()));
-            let units = if world.offer(offer_id).billing == BillingType::License {
-                format!("{quantity} x ")
-            } else {
-                String::new()
-            };
-            format!(
-                "{}: {units}{} for {}, {billed}",
-                world.label(id),
-                world.offer(offer_id).id,
-                world.script.customer(customer).handle
-            )
+            let units = if world.offer(offer_id).billing == BillingType::License { format!("{quantity} x ") } else { String::new() };
+            format!("{}: {units}{} for {}, {billed}", world.label(id), world.offer(offer_id).id, world.script.customer(customer).handle)
         });
         if offer.billing == BillingType::License && !offer.is_microsoft_trial() {
             self.hit(Rule::RenewDefault);
@@ -485,27 +452,13 @@ impl<O: Observer> World<'_, O> {
     fn start_trial(&mut self, id: SubscriptionId, microsoft: bool, days: u32) -> Result<(), EngineError> {
         let end = self.now.midnight_days_after(i64::from(days)).ok_or_else(|| self.overflow("a trial end"))?;
         let start = self.now;
-        self.sub_mut(id).trial = Some(TrialState {
-            microsoft,
-            start,
-            end,
-            over: false,
-        });
+        self.sub_mut(id).trial = Some(TrialState { microsoft, start, end, over: false });
         self.schedule(end, DueKind::TrialEnd, id.0);
         self.post_trial_line(id, start, end);
         let rule = if microsoft { Rule::TrialMs } else { Rule::TrialIsvAuto };
         self.done(EventKind::TrialStarted, Subject::Subscription(id), rule, |world| {
-            let after = if microsoft {
-                "then it expires unless converted"
-            } else {
-                "then it converts to paid by itself"
-            };
-            format!(
-                "{}: free trial of {} licenses until {}, {after}",
-                world.label(id),
-                world.sub(id).quantity,
-                format_date(end.date())
-            )
+            let after = if microsoft { "then it expires unless converted" } else { "then it converts to paid by itself" };
+            format!("{}: free trial of {} licenses until {}, {after}", world.label(id), world.sub(id).quantity, format_date(end.date()))
         });
         Ok(())
     }
@@ -514,10 +467,7 @@ impl<O: Observer> World<'_, O> {
         let old = self.price(offer);
         self.prices[offer.0 as usize] = price;
         self.accept("set_price", Subject::Offer(offer), Rule::BillPriceLock, |world| {
-            format!(
-                "{} costs {price} instead of {old} from now; billed periods keep their locked price",
-                world.offer(offer).id
-            )
+            format!("{} costs {price} instead of {old} from now; billed periods keep their locked price", world.offer(offer).id)
         });
         StepResult::default()
     }

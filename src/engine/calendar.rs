@@ -26,11 +26,7 @@ pub fn add_months_clamped(anchor: NaiveDate, months: u32) -> Option<NaiveDate> {
 }
 
 pub fn last_day_of_month(year: i32, month: u32) -> Option<u32> {
-    let first_of_next = if month == 12 {
-        NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)?
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)?
-    };
+    let first_of_next = if month == 12 { NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)? } else { NaiveDate::from_ymd_opt(year, month + 1, 1)? };
     Some(first_of_next.pred_opt()?.day())
 }
 
@@ -46,10 +42,7 @@ impl Period {
     pub fn of(anchor: NaiveDate, months_per_period: u32, index: u32) -> Option<Period> {
         let first_day = add_months_clamped(anchor, months_per_period.checked_mul(index)?)?;
         let next_first_day = add_months_clamped(anchor, months_per_period.checked_mul(index.checked_add(1)?)?)?;
-        Some(Period {
-            first_day,
-            last_day: next_first_day.pred_opt()?,
-        })
+        Some(Period { first_day, last_day: next_first_day.pred_opt()? })
     }
 
     /// The day after the last day: when the next period starts.
@@ -115,9 +108,7 @@ mod tests {
     #[test]
     fn an_anchor_on_the_31st_clamps_without_drifting() {
         let anchor = date("2021-01-31");
-        let starts: Vec<String> = (0..4)
-            .map(|k| crate::engine::time::format_date(Period::of(anchor, 1, k).unwrap().first_day))
-            .collect();
+        let starts: Vec<String> = (0..4).map(|k| crate::engine::time::format_date(Period::of(anchor, 1, k).unwrap().first_day)).collect();
         assert_eq!(starts, ["2021-01-31", "2021-02-28", "2021-03-31", "2021-04-30"]);
         assert_eq!(Period::of(anchor, 1, 0).unwrap().days(), 28);
         assert_eq!(Period::of(anchor, 1, 1).unwrap().days(), 31);

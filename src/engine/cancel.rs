@@ -22,9 +22,7 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         if subscription.status == Status::Deleted {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| {
-                format!("{} was deleted", w.label(id))
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
         }
         let offer = self.offer(subscription.offer);
         if offer.is_microsoft() {
@@ -33,18 +31,13 @@ impl<O: Observer> World<'_, O> {
             }));
         }
         if subscription.in_trial() {
-            self.accept(ACTION, subject, Rule::TrialIsvCancel, |w| {
-                format!("{} cancelled during its free trial: nothing charged or credited", w.label(id))
-            });
+            self.accept(ACTION, subject, Rule::TrialIsvCancel, |w| format!("{} cancelled during its free trial: nothing charged or credited", w.label(id)));
             self.delete(id, Rule::TrialIsvCancel, "cancelled during its free trial");
             return Ok(StepResult::default());
         }
         if offer.billing == BillingType::Usage {
             self.accept(ACTION, subject, Rule::CancelUsage, |w| {
-                format!(
-                    "{} de-provisioned at once; usage is never refunded, usage recorded so far is still billed",
-                    w.label(id)
-                )
+                format!("{} de-provisioned at once; usage is never refunded, usage recorded so far is still billed", w.label(id))
             });
             self.delete(id, Rule::CancelUsage, "a usage-based service cancelled");
             return Ok(StepResult::default());
@@ -63,10 +56,7 @@ impl<O: Observer> World<'_, O> {
         self.hit(Rule::CancelWindow);
         if self.now < window_end {
             self.accept(ACTION, subject, Rule::CancelInWindow, |w| {
-                format!(
-                    "{} cancelled inside its {window} window (ordered {ordered_at}, window ends {window_end}): deleted with a full credit",
-                    w.label(id)
-                )
+                format!("{} cancelled inside its {window} window (ordered {ordered_at}, window ends {window_end}): deleted with a full credit", w.label(id))
             });
             self.credit_everything(id, LineKind::CancelCredit, Rule::BillCancelCredit)?;
             self.delete(id, Rule::CancelInWindow, "cancelled inside its cancellation window");
@@ -81,10 +71,7 @@ impl<O: Observer> World<'_, O> {
                 subscription.cancel_scheduled = true;
                 subscription.auto_renew = false;
                 self.accept(ACTION, subject, Rule::CancelAfterWindow, |w| {
-                    format!(
-                        "{}'s {window} window ended at {window_end}: the cancellation is scheduled for the end of the term",
-                        w.label(id)
-                    )
+                    format!("{}'s {window} window ended at {window_end}: the cancellation is scheduled for the end of the term", w.label(id))
                 });
                 self.done(EventKind::CancellationScheduled, subject_of(id), Rule::CancelAfterWindow, |w| {
                     let end = w.sub(id).schedule.map(|s| format_date(s.term_end())).unwrap_or_default();

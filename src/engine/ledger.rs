@@ -34,11 +34,7 @@ impl<O: Observer> World<'_, O> {
     /// The days a period's daily rate divides by (BILL-PRORATE): the period's own days for
     /// monthly billing, `annual_rate_days` (365) for an annual term.
     pub(crate) fn rate_days(&self, schedule: &BillingSchedule) -> i64 {
-        if schedule.period_months == 12 {
-            i64::from(self.policy.annual_rate_days)
-        } else {
-            schedule.period().days()
-        }
+        if schedule.period_months == 12 { i64::from(self.policy.annual_rate_days) } else { schedule.period().days() }
     }
 
     /// BILL-PRORATE: `days` of a period priced `period_price` per license, for `quantity`
@@ -49,10 +45,8 @@ impl<O: Observer> World<'_, O> {
         let overflow = || self.overflow("a prorated amount");
         match self.policy.daily_rate_decimals {
             None => {
-                let numerator = i128::from(period_price.cents())
-                    .checked_mul(i128::from(days))
-                    .and_then(|n| n.checked_mul(i128::from(quantity)))
-                    .ok_or_else(overflow)?;
+                let numerator =
+                    i128::from(period_price.cents()).checked_mul(i128::from(days)).and_then(|n| n.checked_mul(i128::from(quantity))).ok_or_else(overflow)?;
                 let amount = round_line_amount(numerator, i128::from(rate_days), rounding).ok_or_else(overflow)?;
                 Ok((amount, Computation::Prorated { period_days: rate_days as u32 }))
             }
@@ -169,11 +163,8 @@ impl<O: Observer> World<'_, O> {
     pub(crate) fn take_charges_covering(&mut self, id: SubscriptionId, day: NaiveDate) -> Vec<StandingCharge> {
         let period_index = self.sub(id).schedule.map_or(0, |s| s.period_index);
         let subscription = self.sub_mut(id);
-        let (covering, rest): (Vec<_>, Vec<_>) = subscription
-            .standing
-            .iter()
-            .copied()
-            .partition(|charge| charge.period_index == period_index && charge.last_day >= day);
+        let (covering, rest): (Vec<_>, Vec<_>) =
+            subscription.standing.iter().copied().partition(|charge| charge.period_index == period_index && charge.last_day >= day);
         subscription.standing = rest;
         covering
     }
@@ -189,10 +180,7 @@ impl<O: Observer> World<'_, O> {
         schedule.next_period_index += 1;
         let next = Period::of(schedule.anchor, schedule.period_months, schedule.next_period_index).ok_or_else(|| self.overflow("a billing date"))?;
         schedule.next_period_at = Instant::at_midnight(next.first_day);
-        let locked = self
-            .price(offer)
-            .checked_mul(i64::from(schedule.period_months))
-            .ok_or_else(|| self.overflow("a period price"))?;
+        let locked = self.price(offer).checked_mul(i64::from(schedule.period_months)).ok_or_else(|| self.overflow("a period price"))?;
         if !first_period && locked != schedule.period_price {
             self.hit(Rule::BillPriceLock);
         }
@@ -203,22 +191,13 @@ impl<O: Observer> World<'_, O> {
         let period = schedule.period();
         if self.sub(id).status != Status::Active {
             self.done(EventKind::PeriodNotBilled, Subject::Subscription(id), Rule::SuspendNoBill, |world| {
-                format!(
-                    "{} is suspended: period {} to {} is not billed",
-                    world.label(id),
-                    format_date(period.first_day),
-                    format_date(period.last_day)
-                )
+                format!("{} is suspended: period {} to {} is not billed", world.label(id), format_date(period.first_day), format_date(period.last_day))
             });
             return Ok(());
         }
         let quantity = self.sub(id).quantity;
         let amount = locked.checked_mul(quantity).ok_or_else(|| self.overflow("a period charge"))?;
-        let kind = if schedule.period_months == 12 {
-            LineKind::TermFee
-        } else {
-            LineKind::CycleFee
-        };
+        let kind = if schedule.period_months == 12 { LineKind::TermFee } else { LineKind::CycleFee };
         let posting = Posting {
             kind,
             first_day: period.first_day,
@@ -304,9 +283,7 @@ impl<O: Observer> World<'_, O> {
     pub(crate) fn post_usage(&mut self, id: SubscriptionId, units: Decimal) -> Result<Money, EngineError> {
         let subscription = self.sub(id);
         let price = self.price(subscription.offer);
-        let numerator = i128::from(price.cents())
-            .checked_mul(units.mantissa)
-            .ok_or_else(|| self.overflow("a usage amount"))?;
+        let numerator = i128::from(price.cents()).checked_mul(units.mantissa).ok_or_else(|| self.overflow("a usage amount"))?;
         let amount = round_line_amount(numerator, 10_i128.pow(units.scale), self.policy.amount_rounding).ok_or_else(|| self.overflow("a usage amount"))?;
         let today = self.now.date();
         let line = LedgerLine {

@@ -151,10 +151,7 @@ impl Decimal {
     pub const MAX_SCALE: u32 = 12;
 
     pub fn from_integer(value: i64) -> Decimal {
-        Decimal {
-            mantissa: i128::from(value),
-            scale: 0,
-        }
+        Decimal { mantissa: i128::from(value), scale: 0 }
     }
 
     /// Reads a plain decimal: optional sign, digits, optional fraction. No exponents, no
@@ -182,10 +179,7 @@ impl Decimal {
         } else {
             digits.parse().map_err(|_| format!("`{text}` is not a number; {expected}"))?
         };
-        Ok(Decimal {
-            mantissa: if negative { -magnitude } else { magnitude },
-            scale: fraction.len() as u32,
-        })
+        Ok(Decimal { mantissa: if negative { -magnitude } else { magnitude }, scale: fraction.len() as u32 })
     }
 
     /// The value in cents, if it has at most two decimals and fits.

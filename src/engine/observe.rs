@@ -150,15 +150,8 @@ pub enum LineKind {
 }
 
 impl LineKind {
-    pub const ALL: [LineKind; 7] = [
-        LineKind::CycleFee,
-        LineKind::TermFee,
-        LineKind::ProrateCharge,
-        LineKind::ProrateCredit,
-        LineKind::CancelCredit,
-        LineKind::Trial,
-        LineKind::Usage,
-    ];
+    pub const ALL: [LineKind; 7] =
+        [LineKind::CycleFee, LineKind::TermFee, LineKind::ProrateCharge, LineKind::ProrateCredit, LineKind::CancelCredit, LineKind::Trial, LineKind::Usage];
     pub fn name(self) -> &'static str {
         match self {
             LineKind::CycleFee => "cycle-fee",

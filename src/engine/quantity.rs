@@ -25,9 +25,7 @@ impl<O: Observer> World<'_, O> {
         let subscription = self.sub(id);
         match subscription.status {
             Status::Deleted => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| {
-                    format!("{} was deleted", w.label(id))
-                }));
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
             }
             Status::Suspended => {
                 return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::QtySuspended, |w| {
@@ -35,9 +33,7 @@ impl<O: Observer> World<'_, O> {
                 }));
             }
             Status::Expired => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| {
-                    format!("{} has expired", w.label(id))
-                }));
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| format!("{} has expired", w.label(id))));
             }
             Status::Active => {}
         }
@@ -55,10 +51,7 @@ impl<O: Observer> World<'_, O> {
         if quantity < offer.quantity_min || quantity > offer.quantity_max {
             return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| {
                 let offer = w.offer(w.sub(id).offer);
-                format!(
-                    "{quantity} licenses is outside {}..={} for {}",
-                    offer.quantity_min, offer.quantity_max, offer.id
-                )
+                format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
             }));
         }
         let old = subscription.quantity;
@@ -101,24 +94,16 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         if subscription.status == Status::Deleted {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| {
-                format!("{} was deleted", w.label(id))
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
         }
         if self.offer(subscription.offer).billing != BillingType::Usage {
-            return Ok(self.refuse(ACTION, subject, Code::NotUsageBased, Rule::BillUsage, |w| {
-                format!("{} is license-based: it records no usage", w.label(id))
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::NotUsageBased, Rule::BillUsage, |w| format!("{} is license-based: it records no usage", w.label(id))));
         }
         if subscription.status == Status::Suspended {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::Suspend, |w| {
-                format!("{} is suspended", w.label(id))
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::Suspend, |w| format!("{} is suspended", w.label(id))));
         }
         let amount = self.post_usage(id, units)?;
-        self.accept(ACTION, subject, Rule::BillUsage, |w| {
-            format!("{}: {units} units = {amount}, billed in arrears on the next billing date", w.label(id))
-        });
+        self.accept(ACTION, subject, Rule::BillUsage, |w| format!("{}: {units} units = {amount}, billed in arrears on the next billing date", w.label(id)));
         Ok(StepResult::default())
     }
 }

@@ -43,21 +43,13 @@ impl<O: Observer> World<'_, O> {
     fn renew(&mut self, id: SubscriptionId, rule: Rule) -> Result<(), EngineError> {
         let mut schedule = self.sub(id).schedule.expect("only scheduled subscriptions have terms");
         schedule.term_index += 1;
-        let months = schedule
-            .term_months
-            .checked_mul(schedule.term_index + 1)
-            .ok_or_else(|| self.overflow("a term end"))?;
+        let months = schedule.term_months.checked_mul(schedule.term_index + 1).ok_or_else(|| self.overflow("a term end"))?;
         let end = add_months_clamped(schedule.anchor, months).ok_or_else(|| self.overflow("a term end"))?;
         schedule.term_end_at = Instant::at_midnight(end);
         self.sub_mut(id).schedule = Some(schedule);
         self.schedule(schedule.term_end_at, DueKind::TermEnd, id.0);
         self.done(EventKind::Renewed, Subject::Subscription(id), rule, |w| {
-            format!(
-                "{} renewed: new term {} to {}",
-                w.label(id),
-                format_date(schedule.term_start()),
-                format_date(end)
-            )
+            format!("{} renewed: new term {} to {}", w.label(id), format_date(schedule.term_start()), format_date(end))
         });
         Ok(())
     }
@@ -73,9 +65,7 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         if subscription.status == Status::Deleted {
-            return self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| {
-                format!("{} was deleted", w.label(id))
-            });
+            return self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id)));
         }
         if self.script.partner.cloud == Cloud::UsGovernment {
             return self.refuse(ACTION, subject, Code::AutoRenewNotSupported, Rule::RenewToggle, |_| {
@@ -95,11 +85,7 @@ impl<O: Observer> World<'_, O> {
         self.sub_mut(id).auto_renew = enabled;
         self.accept(ACTION, subject, Rule::RenewToggle, |w| {
             let term_end = w.sub(id).schedule.map(|s| format!(" at {}", format_date(s.term_end()))).unwrap_or_default();
-            if enabled {
-                format!("{} renews automatically{term_end}", w.label(id))
-            } else {
-                format!("{} will not renew; it is deleted{term_end}", w.label(id))
-            }
+            if enabled { format!("{} renews automatically{term_end}", w.label(id)) } else { format!("{} will not renew; it is deleted{term_end}", w.label(id)) }
         });
         StepResult::default()
     }

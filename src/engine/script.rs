@@ -123,62 +123,19 @@ impl SuspendReason {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Browse {
-        customer: CustomerId,
-        publisher: Option<PublisherFilter>,
-        billing: Option<BillingType>,
-        category: Option<Category>,
-    },
-    AddToCart {
-        customer: CustomerId,
-        cart: CartRef,
-        line: CartLine,
-    },
-    Checkout {
-        customer: CustomerId,
-        cart: CartRef,
-    },
-    Buy {
-        customer: CustomerId,
-        lines: Vec<CartLine>,
-    },
-    BuyAddon {
-        base: SubscriptionRef,
-        offer: OfferId,
-        quantity: Option<i64>,
-        name: Option<HandleId>,
-    },
-    SetQuantity {
-        subscription: SubscriptionRef,
-        quantity: i64,
-    },
-    Suspend {
-        subscription: SubscriptionRef,
-        reason: SuspendReason,
-    },
-    Reactivate {
-        subscription: SubscriptionRef,
-    },
-    Cancel {
-        subscription: SubscriptionRef,
-    },
-    SetAutoRenew {
-        subscription: SubscriptionRef,
-        enabled: bool,
-    },
-    ConvertTrial {
-        subscription: SubscriptionRef,
-        quantity: Option<i64>,
-        billing: Option<Frequency>,
-    },
-    RecordUsage {
-        subscription: SubscriptionRef,
-        units: Decimal,
-    },
-    SetPrice {
-        offer: OfferId,
-        price: Money,
-    },
+    Browse { customer: CustomerId, publisher: Option<PublisherFilter>, billing: Option<BillingType>, category: Option<Category> },
+    AddToCart { customer: CustomerId, cart: CartRef, line: CartLine },
+    Checkout { customer: CustomerId, cart: CartRef },
+    Buy { customer: CustomerId, lines: Vec<CartLine> },
+    BuyAddon { base: SubscriptionRef, offer: OfferId, quantity: Option<i64>, name: Option<HandleId> },
+    SetQuantity { subscription: SubscriptionRef, quantity: i64 },
+    Suspend { subscription: SubscriptionRef, reason: SuspendReason },
+    Reactivate { subscription: SubscriptionRef },
+    Cancel { subscription: SubscriptionRef },
+    SetAutoRenew { subscription: SubscriptionRef, enabled: bool },
+    ConvertTrial { subscription: SubscriptionRef, quantity: Option<i64>, billing: Option<Frequency> },
+    RecordUsage { subscription: SubscriptionRef, units: Decimal },
+    SetPrice { offer: OfferId, price: Money },
     ViewInvoices,
 }
 

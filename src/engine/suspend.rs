@@ -56,25 +56,17 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         match self.sub(id).status {
             Status::Deleted => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| {
-                    format!("{} was deleted", w.label(id))
-                }));
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
             }
             Status::Suspended => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionAlreadySuspended, Rule::Suspend, |w| {
-                    format!("{} is already suspended", w.label(id))
-                }));
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionAlreadySuspended, Rule::Suspend, |w| format!("{} is already suspended", w.label(id))));
             }
             Status::Expired => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::Suspend, |w| {
-                    format!("{} has expired", w.label(id))
-                }));
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::Suspend, |w| format!("{} has expired", w.label(id))));
             }
             Status::Active => {}
         }
-        self.accept(ACTION, subject, Rule::Suspend, |w| {
-            format!("{} suspended ({}); users lose access, admins keep it", w.label(id), reason.name())
-        });
+        self.accept(ACTION, subject, Rule::Suspend, |w| format!("{} suspended ({}); users lose access, admins keep it", w.label(id), reason.name()));
         self.suspend_one(id, reason, false)?;
         let addons: Vec<SubscriptionId> = self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).status == Status::Active).collect();
         for addon in addons {
@@ -157,9 +149,7 @@ impl<O: Observer> World<'_, O> {
             }
             Status::Suspended => {}
             _ => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotSuspended, Rule::Reactivate, |w| {
-                    format!("{} is not suspended", w.label(id))
-                }));
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotSuspended, Rule::Reactivate, |w| format!("{} is not suspended", w.label(id))));
             }
         }
         if let Some(parent) = self.sub(id).parent
@@ -169,18 +159,11 @@ impl<O: Observer> World<'_, O> {
                 format!("{}'s base {} is not active", w.label(id), w.label(parent))
             }));
         }
-        self.accept(ACTION, subject, Rule::Reactivate, |w| {
-            format!("{} reactivated; its renewal date does not change", w.label(id))
-        });
+        self.accept(ACTION, subject, Rule::Reactivate, |w| format!("{} reactivated; its renewal date does not change", w.label(id)));
         self.reactivate_one(id)?;
         if self.policy.addon_reactivate_with_base {
-            let addons: Vec<SubscriptionId> = self
-                .sub(id)
-                .addons
-                .iter()
-                .copied()
-                .filter(|a| self.sub(*a).status == Status::Suspended && self.sub(*a).suspended_with_base)
-                .collect();
+            let addons: Vec<SubscriptionId> =
+                self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).status == Status::Suspended && self.sub(*a).suspended_with_base).collect();
             for addon in addons {
                 self.done(EventKind::Reactivated, Subject::Subscription(addon), Rule::AddonSuspendCascade, |w| {
                     format!("{} reactivated with its base {}", w.label(addon), w.label(id))
@@ -220,9 +203,7 @@ impl<O: Observer> World<'_, O> {
         subscription.status = Status::Deleted;
         subscription.deleted_at = Some(now);
         subscription.deletion_at = Some(now);
-        self.done(EventKind::Deleted, Subject::Subscription(id), rule, |w| {
-            format!("{} deleted: {why}", w.label(id))
-        });
+        self.done(EventKind::Deleted, Subject::Subscription(id), rule, |w| format!("{} deleted: {why}", w.label(id)));
         let addons: Vec<SubscriptionId> = self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).status != Status::Deleted).collect();
         for addon in addons {
             self.delete(addon, Rule::AddonSuspendCascade, "its base was deleted");

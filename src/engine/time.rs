@@ -57,10 +57,7 @@ const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 fn date_from_epoch_days(days: i64) -> NaiveDate {
     let days_from_ce = days + i64::from(EPOCH_DAYS_FROM_CE);
-    i32::try_from(days_from_ce)
-        .ok()
-        .and_then(NaiveDate::from_num_days_from_ce_opt)
-        .expect("instants are validated to lie within chrono's date range")
+    i32::try_from(days_from_ce).ok().and_then(NaiveDate::from_num_days_from_ce_opt).expect("instants are validated to lie within chrono's date range")
 }
 
 /// The number of calendar days from `from` to `to` (positive when `to` is later).
@@ -141,11 +138,7 @@ pub fn parse_instant(text: &str) -> Result<Instant, String> {
 
 fn check_range(instant: Instant, text: &str) -> Result<Instant, String> {
     if instant < EARLIEST || instant > LATEST {
-        return Err(format!(
-            "`{text}` is outside the supported range {} to {}",
-            format_date(EARLIEST.date()),
-            format_date(LATEST.date())
-        ));
+        return Err(format!("`{text}` is outside the supported range {} to {}", format_date(EARLIEST.date()), format_date(LATEST.date())));
     }
     Ok(instant)
 }

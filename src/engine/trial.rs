@@ -51,14 +51,10 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         if subscription.status == Status::Deleted {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| {
-                format!("{} was deleted", w.label(id))
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
         }
         let Some(trial) = subscription.trial else {
-            return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| {
-                format!("{} is not a trial", w.label(id))
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| format!("{} is not a trial", w.label(id))));
         };
         if !trial.microsoft {
             return Ok(self.refuse(ACTION, subject, Code::TrialConvertsAutomatically, Rule::TrialIsvAuto, |w| {
@@ -67,39 +63,27 @@ impl<O: Observer> World<'_, O> {
         }
         if subscription.status == Status::Expired {
             return Ok(self.refuse(ACTION, subject, Code::TrialExpired, Rule::TrialMs, |w| {
-                format!(
-                    "{}'s trial expired on {}; trials cannot be converted after day 30",
-                    w.label(id),
-                    format_date(trial.end.date())
-                )
+                format!("{}'s trial expired on {}; trials cannot be converted after day 30", w.label(id), format_date(trial.end.date()))
             }));
         }
         if trial.over {
-            return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| {
-                format!("{} was already converted", w.label(id))
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| format!("{} was already converted", w.label(id))));
         }
         if subscription.status == Status::Suspended {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::TrialMsConvert, |w| {
-                format!("{} is suspended", w.label(id))
-            }));
+            return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::TrialMsConvert, |w| format!("{} is suspended", w.label(id))));
         }
         let trial_offer = subscription.offer;
         let customer = subscription.customer;
         let Some(paid) = self.offer(trial_offer).trial.as_ref().and_then(|t| t.converts_to) else {
-            return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| {
-                format!("{} names no paid offer to convert to", w.offer(trial_offer).id)
-            }));
+            return Ok(self
+                .refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| format!("{} names no paid offer to convert to", w.offer(trial_offer).id)));
         };
         let paid_offer = self.offer(paid);
         let quantity = quantity.unwrap_or(i64::from(self.trial_licenses(trial_offer)));
         if quantity < paid_offer.quantity_min || quantity > paid_offer.quantity_max {
             return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| {
                 let offer = w.offer(paid);
-                format!(
-                    "{quantity} licenses is outside {}..={} for {}",
-                    offer.quantity_min, offer.quantity_max, offer.id
-                )
+                format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
             }));
         }
         let frequency = billing.unwrap_or_else(|| paid_offer.default_frequency());
@@ -120,12 +104,7 @@ impl<O: Observer> World<'_, O> {
         }
         self.hit(Rule::RenewDefault);
         self.accept(ACTION, subject, Rule::TrialMsConvert, |w| {
-            format!(
-                "{} converted to {}: {quantity} licenses billed {} from now",
-                w.label(id),
-                w.offer(paid).id,
-                frequency.adverb()
-            )
+            format!("{} converted to {}: {quantity} licenses billed {} from now", w.label(id), w.offer(paid).id, frequency.adverb())
         });
         self.start_paid_term(id, frequency)?;
         self.begin_next_period(id)?;

@@ -106,13 +106,7 @@ pub fn run<O: Observer>(script: &Script, observer: O, limits: Limits) -> Result<
     if let Some(until) = script.until {
         world.advance_to(until)?;
     }
-    Ok(FinalState {
-        observer: world.observer,
-        subscriptions: world.subscriptions,
-        handles: world.handles,
-        rule_hits: world.rule_hits,
-        end: world.now,
-    })
+    Ok(FinalState { observer: world.observer, subscriptions: world.subscriptions, handles: world.handles, rule_hits: world.rule_hits, end: world.now })
 }
 
 impl<'s, O: Observer> World<'s, O> {
@@ -151,11 +145,7 @@ impl<'s, O: Observer> World<'s, O> {
             format!(
                 "{} is {} {} partner in the {} cloud, billed on day {}",
                 partner.id,
-                if partner.program.name().starts_with(['a', 'e', 'i', 'o', 'u']) {
-                    "an"
-                } else {
-                    "a"
-                },
+                if partner.program.name().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
                 partner.program.name(),
                 partner.cloud.name(),
                 partner.billing_day
@@ -239,11 +229,7 @@ impl<'s, O: Observer> World<'s, O> {
         }
         let count = lines.len();
         let detail = if O::WANTS_DETAIL {
-            format!(
-                "invoice of {} with {count} line{}, total {total}",
-                crate::engine::time::format_date(date),
-                if count == 1 { "" } else { "s" }
-            )
+            format!("invoice of {} with {count} line{}, total {total}", crate::engine::time::format_date(date), if count == 1 { "" } else { "s" })
         } else {
             String::new()
         };
@@ -291,16 +277,7 @@ impl<'s, O: Observer> World<'s, O> {
             None => Source::Scheduled,
         };
         let detail = if O::WANTS_DETAIL { detail(self) } else { String::new() };
-        let event = Event {
-            at: self.now,
-            source,
-            actor: self.actor,
-            kind,
-            subject,
-            result,
-            code,
-            rule,
-        };
+        let event = Event { at: self.now, source, actor: self.actor, kind, subject, result, code, rule };
         self.record(event, detail);
     }
 
@@ -312,10 +289,7 @@ impl<'s, O: Observer> World<'s, O> {
     /// Refuses the current action: records the refusal and returns the step's result.
     pub(crate) fn refuse(&mut self, action: &'static str, subject: Subject, code: Code, rule: Rule, detail: impl FnOnce(&Self) -> String) -> StepResult {
         self.emit(EventKind::Action(action), subject, EventResult::Rejected, Some(code), rule, detail);
-        StepResult {
-            refusal: Some((code, rule)),
-            ..StepResult::default()
-        }
+        StepResult { refusal: Some((code, rule)), ..StepResult::default() }
     }
 
     /// Accepts the current action.
@@ -362,10 +336,9 @@ impl<'s, O: Observer> World<'s, O> {
 
     pub(crate) fn not_found(&mut self, action: &'static str, reference: SubscriptionRef) -> StepResult {
         self.refuse(action, Subject::Partner, Code::SubscriptionNotFound, Rule::BuyCart, |world| match reference {
-            SubscriptionRef::Handle(handle) => format!(
-                "no subscription is named `{}`: the purchase that would have created it did not happen",
-                world.script.handles[handle.0 as usize]
-            ),
+            SubscriptionRef::Handle(handle) => {
+                format!("no subscription is named `{}`: the purchase that would have created it did not happen", world.script.handles[handle.0 as usize])
+            }
             SubscriptionRef::Generated(number) => format!("no subscription sub-{number:04} has been created"),
         })
     }
@@ -392,30 +365,19 @@ impl<'s, O: Observer> World<'s, O> {
     }
 
     pub(crate) fn overflow(&self, what: &str) -> EngineError {
-        EngineError::Overflow {
-            step: self.step.map(|s| s as usize),
-            what: what.to_string(),
-        }
+        EngineError::Overflow { step: self.step.map(|s| s as usize), what: what.to_string() }
     }
 
     pub(crate) fn check_event_budget(&self) -> Result<(), EngineError> {
         if self.events > self.limits.max_events {
-            return Err(EngineError::TooManyEvents {
-                limit: self.limits.max_events,
-                at: self.now,
-            });
+            return Err(EngineError::TooManyEvents { limit: self.limits.max_events, at: self.now });
         }
         Ok(())
     }
 
     fn act(&mut self, action: &Action) -> Result<StepResult, EngineError> {
         let result = match action {
-            Action::Browse {
-                customer,
-                publisher,
-                billing,
-                category,
-            } => self.browse(*customer, *publisher, *billing, *category),
+            Action::Browse { customer, publisher, billing, category } => self.browse(*customer, *publisher, *billing, *category),
             Action::AddToCart { customer, cart, line } => self.add_to_cart(*customer, cart, line),
             Action::Checkout { customer, cart } => self.checkout(*customer, cart)?,
             Action::Buy { customer, lines } => self.buy(*customer, lines)?,
@@ -425,11 +387,7 @@ impl<'s, O: Observer> World<'s, O> {
             Action::Reactivate { subscription } => self.reactivate(*subscription)?,
             Action::Cancel { subscription } => self.cancel(*subscription)?,
             Action::SetAutoRenew { subscription, enabled } => self.set_auto_renew(*subscription, *enabled),
-            Action::ConvertTrial {
-                subscription,
-                quantity,
-                billing,
-            } => self.convert_trial(*subscription, *quantity, *billing)?,
+            Action::ConvertTrial { subscription, quantity, billing } => self.convert_trial(*subscription, *quantity, *billing)?,
             Action::RecordUsage { subscription, units } => self.record_usage(*subscription, *units)?,
             Action::SetPrice { offer, price } => self.set_price(*offer, *price),
             Action::ViewInvoices => self.view_invoices(),

@@ -35,12 +35,6 @@ mod tests {
         for parameter in crate::policy::PARAMETERS {
             assert!(text.contains(&format!("\n  {}:", parameter.name)), "csp-2020 does not state {}", parameter.name);
         }
-        assert_eq!(
-            find("csp-2020").unwrap(),
-            Policy {
-                description: find("csp-2020").unwrap().description,
-                ..Policy::base()
-            }
-        );
+        assert_eq!(find("csp-2020").unwrap(), Policy { description: find("csp-2020").unwrap().description, ..Policy::base() });
     }
 }

@@ -65,17 +65,8 @@ impl Permission {
         Permission::ConvertTrial,
         Permission::ViewInvoices,
     ];
-    pub const NAMES: &'static [&'static str] = &[
-        "browse",
-        "buy",
-        "buy_addon",
-        "change_quantity",
-        "suspend_reactivate",
-        "cancel",
-        "set_auto_renew",
-        "convert_trial",
-        "view_invoices",
-    ];
+    pub const NAMES: &'static [&'static str] =
+        &["browse", "buy", "buy_addon", "change_quantity", "suspend_reactivate", "cancel", "set_auto_renew", "convert_trial", "view_invoices"];
 
     pub fn name(self) -> &'static str {
         Permission::NAMES[self as usize]
@@ -177,10 +168,7 @@ pub struct Parameter {
 fn parse_days(value: &ParameterValue) -> Result<u32, String> {
     let text = value.text()?;
     let text = text.strip_suffix('d').unwrap_or(text);
-    text.parse::<u32>()
-        .ok()
-        .filter(|days| *days <= 100_000)
-        .ok_or_else(|| format!("`{text}` is not a number of days (0 to 100000)"))
+    text.parse::<u32>().ok().filter(|days| *days <= 100_000).ok_or_else(|| format!("`{text}` is not a number of days (0 to 100000)"))
 }
 
 fn parse_bool(value: &ParameterValue) -> Result<bool, String> {
@@ -198,9 +186,7 @@ fn parse_duration(value: &ParameterValue) -> Result<Duration, String> {
 fn parse_choice<'a>(value: &ParameterValue, names: &'a [&'a str]) -> Result<&'a str, String> {
     let text = value.text()?;
     names.iter().copied().find(|name| *name == text).ok_or_else(|| {
-        let suggestion = crate::scenario::suggest::nearest(text, names.iter().copied())
-            .map(|near| format!("; did you mean `{near}`?"))
-            .unwrap_or_default();
+        let suggestion = crate::scenario::suggest::nearest(text, names.iter().copied()).map(|near| format!("; did you mean `{near}`?")).unwrap_or_default();
         format!("`{text}` is not one of {}{suggestion}", names.join(", "))
     })
 }
@@ -231,9 +217,8 @@ fn apply_role_matrix(policy: &mut Policy, value: &ParameterValue) -> Result<(), 
         let mut parsed = Vec::new();
         for name in names {
             parsed.push(Role::from_name(name).ok_or_else(|| {
-                let suggestion = crate::scenario::suggest::nearest(name, Role::NAMES.iter().copied())
-                    .map(|near| format!("; did you mean `{near}`?"))
-                    .unwrap_or_default();
+                let suggestion =
+                    crate::scenario::suggest::nearest(name, Role::NAMES.iter().copied()).map(|near| format!("; did you mean `{near}`?")).unwrap_or_default();
                 format!("`{name}` is not a role ({}){suggestion}", Role::NAMES.join(", "))
             })?);
         }
@@ -362,13 +347,8 @@ pub static PARAMETERS: &[Parameter] = &[
         doc: "round the daily rate to this many decimals before multiplying, or none for an exact rate (BILL-PRORATE)",
         expected: "a number of decimals (0 to 10), or none",
         apply: |p, v| {
-            p.daily_rate_decimals = none_or(v, |v| {
-                v.text()?
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|d| *d <= 10)
-                    .ok_or_else(|| "expected 0 to 10 decimals, or none".to_string())
-            })?;
+            p.daily_rate_decimals =
+                none_or(v, |v| v.text()?.parse::<u32>().ok().filter(|d| *d <= 10).ok_or_else(|| "expected 0 to 10 decimals, or none".to_string()))?;
             Ok(())
         },
         show: |p| show_optional(p.daily_rate_decimals),
@@ -466,10 +446,7 @@ impl Parameter {
 impl Policy {
     /// The parameter named `name`, or the nearest name for a misspelling.
     pub fn parameter(name: &str) -> Result<&'static Parameter, Option<&'static str>> {
-        PARAMETERS
-            .iter()
-            .find(|parameter| parameter.name == name)
-            .ok_or_else(|| crate::scenario::suggest::nearest(name, PARAMETERS.iter().map(|p| p.name)))
+        PARAMETERS.iter().find(|parameter| parameter.name == name).ok_or_else(|| crate::scenario::suggest::nearest(name, PARAMETERS.iter().map(|p| p.name)))
     }
 
     /// Sets one parameter from its written value.

@@ -9,29 +9,9 @@ use crate::report::{neutralize, write_atomically};
 use crate::suite::{ScenarioRun, Status};
 
 /// Columns whose cells are numbers: never neutralized, so spreadsheets keep them numeric.
-const NUMERIC: &[&str] = &[
-    "seq",
-    "steps",
-    "checks",
-    "failures",
-    "quantity",
-    "unit_price",
-    "days",
-    "amount",
-    "total",
-    "lines",
-    "exercised",
-    "section",
-];
+const NUMERIC: &[&str] = &["seq", "steps", "checks", "failures", "quantity", "unit_price", "days", "amount", "total", "lines", "exercised", "section"];
 
-pub const FILES: [&str; 6] = [
-    "summary.csv",
-    "events.csv",
-    "subscriptions.csv",
-    "invoices.csv",
-    "invoice_lines.csv",
-    "rules.csv",
-];
+pub const FILES: [&str; 6] = ["summary.csv", "events.csv", "subscriptions.csv", "invoices.csv", "invoice_lines.csv", "rules.csv"];
 
 struct Table {
     header: Vec<&'static str>,
@@ -40,10 +20,7 @@ struct Table {
 
 impl Table {
     fn new() -> Self {
-        Table {
-            header: Vec::new(),
-            rows: Vec::new(),
-        }
+        Table { header: Vec::new(), rows: Vec::new() }
     }
 
     fn push(&mut self, row: Row) {
@@ -51,12 +28,7 @@ impl Table {
             self.header = row.0.iter().map(|(name, _)| *name).collect();
         }
         debug_assert_eq!(self.header.len(), row.0.len(), "rows of one report have the same columns");
-        self.rows.push(
-            row.0
-                .into_iter()
-                .map(|(name, value)| if NUMERIC.contains(&name) { value } else { neutralize(&value) })
-                .collect(),
-        );
+        self.rows.push(row.0.into_iter().map(|(name, value)| if NUMERIC.contains(&name) { value } else { neutralize(&value) }).collect());
     }
 
     fn to_csv(&self, empty_header: &[&'static str]) -> Vec<u8> {
@@ -125,18 +97,8 @@ pub fn write_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec
         rules.push(row);
     }
     let outputs: [(&str, &Table, &[&'static str]); 6] = [
-        (
-            "summary.csv",
-            &summary,
-            &["scenario", "file", "policy", "status", "steps", "checks", "failures"],
-        ),
-        (
-            "events.csv",
-            &events,
-            &[
-                "scenario", "seq", "at", "source", "actor", "kind", "subject", "result", "code", "rule", "detail",
-            ],
-        ),
+        ("summary.csv", &summary, &["scenario", "file", "policy", "status", "steps", "checks", "failures"]),
+        ("events.csv", &events, &["scenario", "seq", "at", "source", "actor", "kind", "subject", "result", "code", "rule", "detail"]),
         (
             "subscriptions.csv",
             &subscriptions,

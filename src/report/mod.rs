@@ -25,11 +25,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// tab or carriage return would start a formula, so such cells get a leading apostrophe.
 /// Numeric columns are not passed through here, so negative amounts stay numbers.
 pub fn neutralize(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() }
 }
 
 #[cfg(test)]

@@ -20,11 +20,7 @@ pub struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     pub fn new(file: &'a Path, source: &'a str) -> Self {
-        Builder {
-            file,
-            source,
-            diagnostics: Diagnostics::default(),
-        }
+        Builder { file, source, diagnostics: Diagnostics::default() }
     }
 
     pub fn report(&mut self, diagnostic: Diagnostic) {
@@ -33,9 +29,7 @@ impl<'a> Builder<'a> {
 
     /// An error at a located value.
     pub fn error_at<T>(&mut self, located: &Located<T>, message: impl Into<String>, expected: impl Into<String>) {
-        let diagnostic = Diagnostic::new(self.file, located.position, message)
-            .expected(expected)
-            .width(located.width as usize);
+        let diagnostic = Diagnostic::new(self.file, located.position, message).expected(expected).width(located.width as usize);
         self.report(diagnostic);
     }
 
@@ -73,10 +67,7 @@ impl<'a> Builder<'a> {
         match node_de::decode::<T>(node) {
             Ok(value) => Some(value),
             Err(errors) => {
-                for error in errors
-                    .into_iter()
-                    .filter(|e| e.kind != crate::scenario::node_de::DecodeErrorKind::AlreadyReported)
-                {
+                for error in errors.into_iter().filter(|e| e.kind != crate::scenario::node_de::DecodeErrorKind::AlreadyReported) {
                     let mut diagnostic = Diagnostic::new(self.file, error.position, error.message()).width(error.width as usize);
                     if let Some(expected) = error.expected() {
                         diagnostic = diagnostic.expected(expected);

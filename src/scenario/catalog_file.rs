@@ -55,17 +55,10 @@ pub fn decode_catalog(builder: &mut Builder, node: &Node) -> Option<Catalog> {
     let head = head?;
     let currency = &head.currency;
     if currency.value.len() != 3 || !currency.value.bytes().all(|b| b.is_ascii_uppercase()) {
-        builder.error_at(
-            currency,
-            format!("`{}` is not a currency code", currency.value),
-            "an ISO 4217 code such as USD or EUR",
-        );
+        builder.error_at(currency, format!("`{}` is not a currency code", currency.value), "an ISO 4217 code such as USD or EUR");
     }
     let catalog = build_offers(builder, &sections);
-    complete.then_some(Catalog {
-        currency: currency.value.clone(),
-        offers: catalog?,
-    })
+    complete.then_some(Catalog { currency: currency.value.clone(), offers: catalog? })
 }
 
 fn build_offers(builder: &mut Builder, sections: &[Located<OfferSection>]) -> Option<Vec<Offer>> {
@@ -74,11 +67,7 @@ fn build_offers(builder: &mut Builder, sections: &[Located<OfferSection>]) -> Op
     for (index, section) in sections.iter().enumerate() {
         let id = &section.id;
         if let Some((_, line)) = ids.get(id.value.as_str()) {
-            builder.error_at(
-                id,
-                format!("offer `{}` is defined twice (first at line {line})", id.value),
-                "each offer id once",
-            );
+            builder.error_at(id, format!("offer `{}` is defined twice (first at line {line})", id.value), "each offer id once");
         } else {
             ids.insert(&id.value, (OfferId(index as u32), id.position.line));
         }
@@ -110,17 +99,10 @@ fn build_offers(builder: &mut Builder, sections: &[Located<OfferSection>]) -> Op
                 );
             }
         }
-        if let (Some(name), Some(paid)) = (
-            section.trial.as_ref().and_then(|t| t.converts_to.as_ref()),
-            offer.trial.as_ref().and_then(|t| t.converts_to),
-        ) {
+        if let (Some(name), Some(paid)) = (section.trial.as_ref().and_then(|t| t.converts_to.as_ref()), offer.trial.as_ref().and_then(|t| t.converts_to)) {
             let target = &offers[paid.0 as usize];
             if target.is_addon || target.category == Category::Trial {
-                builder.error_at(
-                    name,
-                    format!("a trial cannot convert to `{}`", name.value),
-                    "a paid offer that is not an add-on or a trial",
-                );
+                builder.error_at(name, format!("a trial cannot convert to `{}`", name.value), "a paid offer that is not an add-on or a trial");
             }
         }
     }
@@ -163,11 +145,7 @@ fn build_offer(builder: &mut Builder, section: &Located<OfferSection>, lookup: &
     let frequencies: Vec<Frequency> = match (&section.frequencies, billing) {
         (Some(list), BillingType::Usage) => {
             if let Some(first) = list.first() {
-                builder.error_at(
-                    first,
-                    "usage offers are billed in arrears and have no billing frequencies",
-                    "no `frequencies` on a usage offer",
-                );
+                builder.error_at(first, "usage offers are billed in arrears and have no billing frequencies", "no `frequencies` on a usage offer");
             }
             Vec::new()
         }
@@ -207,23 +185,15 @@ fn build_offer(builder: &mut Builder, section: &Located<OfferSection>, lookup: &
     if let Some(bounds) = &section.quantity {
         for bound in [&bounds.min, &bounds.max].into_iter().flatten() {
             if bound.value < 1 || bound.value > MAX_QUANTITY {
-                builder.error_at(
-                    bound,
-                    format!("{} is outside the supported quantity bounds", bound.value),
-                    format!("1 to {MAX_QUANTITY}"),
-                );
+                builder.error_at(bound, format!("{} is outside the supported quantity bounds", bound.value), format!("1 to {MAX_QUANTITY}"));
             }
         }
         quantity_min = bounds.min.as_ref().map_or(quantity_min, |m| m.value);
         quantity_max = bounds.max.as_ref().map_or(quantity_max, |m| m.value);
         if quantity_min > quantity_max {
             builder.report(
-                Diagnostic::new(
-                    builder.file,
-                    bounds.position,
-                    format!("the quantity minimum {quantity_min} is above the maximum {quantity_max}"),
-                )
-                .expected("min <= max"),
+                Diagnostic::new(builder.file, bounds.position, format!("the quantity minimum {quantity_min} is above the maximum {quantity_max}"))
+                    .expected("min <= max"),
             );
         }
     }
@@ -258,11 +228,7 @@ fn build_offer(builder: &mut Builder, section: &Located<OfferSection>, lookup: &
         }
     });
     let trial = match (trial, category, isv_publisher.is_none()) {
-        (None, Category::Trial, true) => Some(TrialSpec {
-            days: None,
-            licenses: None,
-            converts_to: None,
-        }),
+        (None, Category::Trial, true) => Some(TrialSpec { days: None, licenses: None, converts_to: None }),
         (trial, _, _) => trial,
     };
     if let Some(located) = &section.trial
@@ -290,13 +256,7 @@ fn build_offer(builder: &mut Builder, section: &Located<OfferSection>, lookup: &
             transactable: isv.transactable.as_ref().is_none_or(|t| t.value),
             setup_url: isv.setup_url.as_ref().map(|u| u.value.clone()),
         }),
-        (None, Some(_)) => Some(IsvTerms {
-            countries: None,
-            sold_through_csp: true,
-            exclusive_to: None,
-            transactable: true,
-            setup_url: None,
-        }),
+        (None, Some(_)) => Some(IsvTerms { countries: None, sold_through_csp: true, exclusive_to: None, transactable: true, setup_url: None }),
         (None, None) => None,
     };
     Offer {
@@ -339,14 +299,10 @@ pub fn frequency(name: FrequencyName) -> Frequency {
 /// A billing country, checked against ISO 3166-1.
 pub fn country(builder: &mut Builder, code: &Located<String>) -> Country {
     if !countries::is_code(&code.value) {
-        let diagnostic = Diagnostic::new(
-            builder.file,
-            code.position,
-            format!("`{}` is not an ISO 3166-1 alpha-2 country code", code.value),
-        )
-        .expected("a two-letter code such as US, GB or DE")
-        .suggest(countries::suggestion(&code.value))
-        .width(code.width as usize);
+        let diagnostic = Diagnostic::new(builder.file, code.position, format!("`{}` is not an ISO 3166-1 alpha-2 country code", code.value))
+            .expected("a two-letter code such as US, GB or DE")
+            .suggest(countries::suggestion(&code.value))
+            .width(code.width as usize);
         builder.report(diagnostic);
         return Country(*b"??");
     }

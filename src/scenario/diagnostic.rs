@@ -42,15 +42,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(file: &Path, position: Position, message: impl Into<String>) -> Self {
-        Diagnostic {
-            file: file.to_path_buf(),
-            position,
-            message: message.into(),
-            expected: None,
-            suggestion: None,
-            source_line: None,
-            width: 1,
-        }
+        Diagnostic { file: file.to_path_buf(), position, message: message.into(), expected: None, suggestion: None, source_line: None, width: 1 }
     }
 
     pub fn expected(mut self, expected: impl Into<String>) -> Self {
@@ -71,10 +63,7 @@ impl Diagnostic {
     /// Fills in the offending line from the file's text.
     pub fn with_source(mut self, source: &str) -> Self {
         if self.position.is_known() && self.source_line.is_none() {
-            self.source_line = source
-                .lines()
-                .nth(self.position.line as usize - 1)
-                .map(|line| truncate_line(line, self.position.column as usize));
+            self.source_line = source.lines().nth(self.position.line as usize - 1).map(|line| truncate_line(line, self.position.column as usize));
         }
         self
     }
@@ -82,11 +71,7 @@ impl Diagnostic {
     /// `file:line:column`, or just the file when there is no position.
     pub fn location(&self) -> String {
         let file = display_path(&self.file);
-        if self.position.is_known() {
-            format!("{file}:{}:{}", self.position.line, self.position.column)
-        } else {
-            file
-        }
+        if self.position.is_known() { format!("{file}:{}:{}", self.position.line, self.position.column) } else { file }
     }
 
     /// The rustc-like rendering shown to users:
@@ -133,10 +118,7 @@ impl Diagnostic {
 
 /// Control characters (binary input) are replaced so they cannot disturb a terminal.
 fn truncate_line(line: &str, _column: usize) -> String {
-    line.chars()
-        .take(100_000)
-        .map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c })
-        .collect()
+    line.chars().take(100_000).map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect()
 }
 
 /// At most 100 characters of `line` around `column`, with `...` where it was cut, and the

@@ -48,12 +48,7 @@ impl LoadedScenario {
         self.expectations.iter().map(|e| e.line).collect()
     }
     pub fn checkpoints(&self) -> BTreeSet<usize> {
-        self.expectations
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| !e.checks.is_empty())
-            .map(|(i, _)| i)
-            .collect()
+        self.expectations.iter().enumerate().filter(|(_, e)| !e.checks.is_empty()).map(|(i, _)| i).collect()
     }
 }
 
@@ -78,11 +73,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
     // reported; the rest of the file is decoded with placeholders in their place.
     let head = with_placeholders(
         &root,
-        &[
-            ("steps", NodeValue::Sequence(Vec::new())),
-            ("customers", NodeValue::Mapping(Vec::new())),
-            ("catalog", NodeValue::Text(String::new())),
-        ],
+        &[("steps", NodeValue::Sequence(Vec::new())), ("customers", NodeValue::Mapping(Vec::new())), ("catalog", NodeValue::Text(String::new()))],
     );
     let head: Option<ScenarioFile> = builder.decode(&head);
     let steps = decode_steps(&mut builder, root.get("steps"));
@@ -102,35 +93,16 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
         && until < last.0.at
     {
         let located = head.until.as_ref().expect("parsed above");
-        context.builder.error_at(
-            located,
-            format!("`until` ({until}) is before the last step ({})", last.0.at),
-            "an instant at or after the last step",
-        );
+        context.builder.error_at(located, format!("`until` ({until}) is before the last step ({})", last.0.at), "an instant at or after the last step");
     }
     let rules = context.rules(head.rules.as_deref().unwrap_or_default());
-    let Context {
-        policy,
-        partner,
-        start,
-        handles,
-        ..
-    } = context;
+    let Context { policy, partner, start, handles, .. } = context;
     if !steps.complete || !customers.1 {
         // Bad steps or customers were reported; nothing runs.
         return Err(builder.diagnostics.finish());
     }
     let (steps, expectations): (Vec<Step>, Vec<StepExpectations>) = steps_built.into_iter().unzip();
-    let script = Script {
-        policy,
-        catalog,
-        partner,
-        customers: customers.0,
-        start,
-        until,
-        steps,
-        handles,
-    };
+    let script = Script { policy, catalog, partner, customers: customers.0, start, until, steps, handles };
     let loaded = LoadedScenario {
         path: path.to_path_buf(),
         display: display.to_string(),
@@ -153,11 +125,7 @@ struct DecodedSteps {
 }
 
 fn decode_steps(builder: &mut Builder, node: Option<&Node>) -> DecodedSteps {
-    let mut decoded = DecodedSteps {
-        steps: Vec::new(),
-        salvaged_names: BTreeSet::new(),
-        complete: true,
-    };
+    let mut decoded = DecodedSteps { steps: Vec::new(), salvaged_names: BTreeSet::new(), complete: true };
     let Some(node) = node else { return decoded };
     match &node.value {
         NodeValue::Sequence(items) => {
@@ -199,11 +167,7 @@ fn decode_customers(builder: &mut Builder, node: Option<&Node>) -> DecodedCustom
     match &node.value {
         NodeValue::Mapping(entries) => {
             for (key, value) in entries {
-                let name = Located {
-                    value: key.scalar_text().unwrap_or_default().to_string(),
-                    position: key.position,
-                    width: key.width() as u32,
-                };
+                let name = Located { value: key.scalar_text().unwrap_or_default().to_string(), position: key.position, width: key.width() as u32 };
                 let section = builder.decode::<Located<CustomerSection>>(value);
                 complete &= section.is_some();
                 customers.push((name, section));
@@ -322,10 +286,7 @@ impl<'b, 'a> Context<'b, 'a> {
             self.customers.insert(name.value.clone(), id);
             let Some(section) = section else { continue };
             let country = catalog_file::country(self.builder, &section.country);
-            let segment = section
-                .segment
-                .as_ref()
-                .map_or(crate::engine::catalog::Segment::Commercial, |s| catalog_file::segment(s.value));
+            let segment = section.segment.as_ref().map_or(crate::engine::catalog::Segment::Commercial, |s| catalog_file::segment(s.value));
             let opened = match &section.opened {
                 None => self.start.date(),
                 Some(opened) => match parse_date(&opened.value) {
@@ -336,12 +297,7 @@ impl<'b, 'a> Context<'b, 'a> {
                     }
                 },
             };
-            self.customer_list.push(Customer {
-                handle: name.value.clone(),
-                country,
-                segment,
-                opened,
-            });
+            self.customer_list.push(Customer { handle: name.value.clone(), country, segment, opened });
         }
         (std::mem::take(&mut self.customer_list), decoded.1)
     }
@@ -393,8 +349,7 @@ impl<'b, 'a> Context<'b, 'a> {
                 Ok(duration) => match previous.checked_add(duration).filter(|t| *t <= crate::engine::time::LATEST) {
                     Some(instant) => instant,
                     None => {
-                        self.builder
-                            .error_at(at, "this step would be later than the supported range", "a shorter duration");
+                        self.builder.error_at(at, "this step would be later than the supported range", "a shorter duration");
                         previous
                     }
                 },
@@ -406,16 +361,9 @@ impl<'b, 'a> Context<'b, 'a> {
         }
         let Some(instant) = self.instant(at) else { return previous };
         if instant < previous {
-            let after = if previous_line == 0 {
-                format!("the scenario's start ({previous})")
-            } else {
-                format!("the previous step ({previous}, line {previous_line})")
-            };
-            self.builder.error_at(
-                at,
-                format!("time goes backwards: {instant} is before {after}"),
-                "an instant at or after the previous step, or +DURATION",
-            );
+            let after =
+                if previous_line == 0 { format!("the scenario's start ({previous})") } else { format!("the previous step ({previous}, line {previous_line})") };
+            self.builder.error_at(at, format!("time goes backwards: {instant} is before {after}"), "an instant at or after the previous step, or +DURATION");
             return previous;
         }
         instant
@@ -426,12 +374,8 @@ impl<'b, 'a> Context<'b, 'a> {
         if actions.len() > 1 {
             let names: Vec<&str> = actions.iter().map(|(name, _)| *name).collect();
             self.builder.report(
-                Diagnostic::new(
-                    self.builder.file,
-                    actions[1].1,
-                    format!("a step has at most one action; this one has {}", names.join(" and ")),
-                )
-                .expected("one action per step (split it into several steps)"),
+                Diagnostic::new(self.builder.file, actions[1].1, format!("a step has at most one action; this one has {}", names.join(" and ")))
+                    .expected("one action per step (split it into several steps)"),
             );
         }
         let action = self.action(index, step);
@@ -447,27 +391,19 @@ impl<'b, 'a> Context<'b, 'a> {
                 None
             }
             (Some(by), None) if actions.is_empty() => {
-                self.builder
-                    .error_at(by, "a step without an action takes no `by`", "an action (buy, suspend, ...) or no `by`");
+                self.builder.error_at(by, "a step without an action takes no `by`", "an action (buy, suspend, ...) or no `by`");
                 None
             }
             (None, Some(action)) if partner_action => {
                 self.builder.report(
-                    Diagnostic::new(
-                        self.builder.file,
-                        step.position,
-                        format!("`{}` needs `by`: the partner user taking the action", action.name()),
-                    )
-                    .expected(format!("`by:` one of {}", self.users.keys().cloned().collect::<Vec<_>>().join(", "))),
+                    Diagnostic::new(self.builder.file, step.position, format!("`{}` needs `by`: the partner user taking the action", action.name()))
+                        .expected(format!("`by:` one of {}", self.users.keys().cloned().collect::<Vec<_>>().join(", "))),
                 );
                 None
             }
             _ => None,
         };
-        let mut expectations = StepExpectations {
-            line: step.position.line,
-            ..StepExpectations::default()
-        };
+        let mut expectations = StepExpectations { line: step.position.line, ..StepExpectations::default() };
         if let Some(expect) = &step.expect {
             expectations.expect = self.expectation(expect, action.as_ref(), !actions.is_empty());
         }
@@ -563,14 +499,7 @@ impl<'b, 'a> Context<'b, 'a> {
         }
         let id = HandleId(self.handles.len() as u32);
         self.handles.push(name.value.clone());
-        self.defined.insert(
-            name.value.clone(),
-            HandleInfo {
-                id,
-                step: index,
-                line: name.position.line,
-            },
-        );
+        self.defined.insert(name.value.clone(), HandleInfo { id, step: index, line: name.position.line });
         Some(id)
     }
 
@@ -618,11 +547,7 @@ impl<'b, 'a> Context<'b, 'a> {
             let customer = customer?;
             let cart = add.cart.as_ref().map(|c| c.value.clone());
             self.carts.insert((customer, cart.clone()));
-            return Some(Action::AddToCart {
-                customer,
-                cart: cart.map_or(CartRef::Current, CartRef::Named),
-                line: line?,
-            });
+            return Some(Action::AddToCart { customer, cart: cart.map_or(CartRef::Current, CartRef::Named), line: line? });
         }
         if let Some(checkout) = &step.checkout {
             let customer = self.customer(&checkout.customer)?;
@@ -646,10 +571,7 @@ impl<'b, 'a> Context<'b, 'a> {
                 }
                 return None;
             }
-            return Some(Action::Checkout {
-                customer,
-                cart: cart.map_or(CartRef::Current, CartRef::Named),
-            });
+            return Some(Action::Checkout { customer, cart: cart.map_or(CartRef::Current, CartRef::Named) });
         }
         if let Some(buy) = &step.buy {
             let customer = self.customer(&buy.customer);
@@ -658,45 +580,24 @@ impl<'b, 'a> Context<'b, 'a> {
                     Diagnostic::new(self.builder.file, buy.position, "`buy` has no items").expected("at least one item: {offer, quantity?, billing?, name?}"),
                 );
             }
-            let lines: Vec<Option<CartLine>> = buy
-                .items
-                .iter()
-                .map(|item| self.cart_line(index, &item.offer, &item.quantity, &item.billing, &item.name))
-                .collect();
+            let lines: Vec<Option<CartLine>> =
+                buy.items.iter().map(|item| self.cart_line(index, &item.offer, &item.quantity, &item.billing, &item.name)).collect();
             let lines: Option<Vec<CartLine>> = lines.into_iter().collect();
-            return Some(Action::Buy {
-                customer: customer?,
-                lines: lines?,
-            });
+            return Some(Action::Buy { customer: customer?, lines: lines? });
         }
         if let Some(addon) = &step.buy_addon {
             let base = self.subscription(&addon.base);
             let offer = self.offer(&addon.offer);
             let name = self.define(&addon.name, index);
-            return Some(Action::BuyAddon {
-                base: base?,
-                offer: offer?,
-                quantity: addon.quantity.as_ref().map(|q| q.value),
-                name,
-            });
+            return Some(Action::BuyAddon { base: base?, offer: offer?, quantity: addon.quantity.as_ref().map(|q| q.value), name });
         }
         if let Some(set) = &step.set_quantity {
             let subscription = self.subscription(&set.subscription)?;
-            return Some(Action::SetQuantity {
-                subscription,
-                quantity: set.quantity.value,
-            });
+            return Some(Action::SetQuantity { subscription, quantity: set.quantity.value });
         }
         if let Some(suspend) = &step.suspend {
             let (name, reason) = match &suspend.value {
-                NameOr::Name(name) => (
-                    Located {
-                        value: name.clone(),
-                        position: suspend.position,
-                        width: suspend.width,
-                    },
-                    None,
-                ),
+                NameOr::Name(name) => (Located { value: name.clone(), position: suspend.position, width: suspend.width }, None),
                 NameOr::Full(full) => (full.subscription.clone(), full.reason.as_ref().map(|r| r.value)),
             };
             let subscription = self.subscription(&name)?;
@@ -708,43 +609,22 @@ impl<'b, 'a> Context<'b, 'a> {
             return Some(Action::Suspend { subscription, reason });
         }
         if let Some(name) = &step.reactivate {
-            return Some(Action::Reactivate {
-                subscription: self.subscription(name)?,
-            });
+            return Some(Action::Reactivate { subscription: self.subscription(name)? });
         }
         if let Some(name) = &step.cancel {
-            return Some(Action::Cancel {
-                subscription: self.subscription(name)?,
-            });
+            return Some(Action::Cancel { subscription: self.subscription(name)? });
         }
         if let Some(set) = &step.set_auto_renew {
-            return Some(Action::SetAutoRenew {
-                subscription: self.subscription(&set.subscription)?,
-                enabled: set.enabled.value,
-            });
+            return Some(Action::SetAutoRenew { subscription: self.subscription(&set.subscription)?, enabled: set.enabled.value });
         }
         if let Some(convert) = &step.convert_trial {
             let (name, quantity, billing) = match &convert.value {
-                NameOr::Name(name) => (
-                    Located {
-                        value: name.clone(),
-                        position: convert.position,
-                        width: convert.width,
-                    },
-                    None,
-                    None,
-                ),
-                NameOr::Full(full) => (
-                    full.subscription.clone(),
-                    full.quantity.as_ref().map(|q| q.value),
-                    full.billing.as_ref().map(|b| catalog_file::frequency(b.value)),
-                ),
+                NameOr::Name(name) => (Located { value: name.clone(), position: convert.position, width: convert.width }, None, None),
+                NameOr::Full(full) => {
+                    (full.subscription.clone(), full.quantity.as_ref().map(|q| q.value), full.billing.as_ref().map(|b| catalog_file::frequency(b.value)))
+                }
             };
-            return Some(Action::ConvertTrial {
-                subscription: self.subscription(&name)?,
-                quantity,
-                billing,
-            });
+            return Some(Action::ConvertTrial { subscription: self.subscription(&name)?, quantity, billing });
         }
         if let Some(usage) = &step.record_usage {
             let subscription = self.subscription(&usage.subscription);
@@ -759,10 +639,7 @@ impl<'b, 'a> Context<'b, 'a> {
                     None
                 }
             };
-            return Some(Action::RecordUsage {
-                subscription: subscription?,
-                units: units?,
-            });
+            return Some(Action::RecordUsage { subscription: subscription?, units: units? });
         }
         if let Some(set) = &step.set_price {
             let offer = self.offer(&set.offer);
@@ -793,8 +670,7 @@ impl<'b, 'a> Context<'b, 'a> {
         match Code::from_name(&text.value) {
             Some(code) => Some(code),
             None => {
-                self.builder
-                    .unknown_term(text, "refusal code", Code::ALL.iter().map(|c| c.name()), "(docs/REFERENCE.md lists them)");
+                self.builder.unknown_term(text, "refusal code", Code::ALL.iter().map(|c| c.name()), "(docs/REFERENCE.md lists them)");
                 None
             }
         }
@@ -812,9 +688,10 @@ impl<'b, 'a> Context<'b, 'a> {
             ExpectSection::Ok => Expectation::Ok,
             ExpectSection::Detailed(detail) => {
                 let is_browse = matches!(action, Some(Action::Browse { .. }));
+                let browse_parts = detail.available.is_some() || detail.unavailable.is_some() || detail.hidden.is_some();
                 match (&detail.rejected, &detail.available, &detail.unavailable) {
-                    (Some(code), None, None) => Expectation::Rejected(self.code(code)?),
-                    (None, available, unavailable) if available.is_some() || unavailable.is_some() => {
+                    (Some(code), _, _) if !browse_parts => Expectation::Rejected(self.code(code)?),
+                    (None, available, unavailable) if browse_parts => {
                         if !is_browse && action.is_some() {
                             self.builder.report(
                                 Diagnostic::new(self.builder.file, expect.position, "`available` and `unavailable` are for browse steps")
@@ -829,9 +706,11 @@ impl<'b, 'a> Context<'b, 'a> {
                             let code = self.code(code);
                             pairs.push(offer.zip(code));
                         }
+                        let hidden: Vec<Option<OfferId>> = detail.hidden.iter().flatten().map(|o| self.offer(o)).collect();
                         Expectation::Browse {
                             available: available.into_iter().collect::<Option<_>>()?,
                             unavailable: pairs.into_iter().collect::<Option<_>>()?,
+                            hidden: hidden.into_iter().collect::<Option<_>>()?,
                         }
                     }
                     _ => {
@@ -839,9 +718,9 @@ impl<'b, 'a> Context<'b, 'a> {
                             Diagnostic::new(
                                 self.builder.file,
                                 expect.position,
-                                "`expect` must say either `rejected` or, for browse, `available`/`unavailable`",
+                                "`expect` must say either `rejected` or, for browse, `available`/`unavailable`/`hidden`",
                             )
-                            .expected("`ok`, `{rejected: CODE}` or `{available: [...], unavailable: {offer: CODE}}`"),
+                            .expected("`ok`, `{rejected: CODE}` or `{available: [...], unavailable: {offer: CODE}, hidden: [...]}`"),
                         );
                         return None;
                     }
@@ -857,25 +736,12 @@ impl<'b, 'a> Context<'b, 'a> {
             let subscription = self.subscription(name);
             for (field, value) in fields {
                 let Some(known) = SUBSCRIPTION_FIELDS.iter().find(|f| **f == field.value) else {
-                    self.builder.unknown_term(
-                        field,
-                        "subscription field",
-                        SUBSCRIPTION_FIELDS.iter().copied(),
-                        "(the columns of subscriptions.csv)",
-                    );
+                    self.builder.unknown_term(field, "subscription field", SUBSCRIPTION_FIELDS.iter().copied(), "(the columns of subscriptions.csv)");
                     continue;
                 };
                 let Some(expected) = self.field_value(known, value) else { continue };
                 if let Some(subscription) = subscription {
-                    checks.push(Check {
-                        position: value.position,
-                        kind: CheckKind::Field {
-                            subscription,
-                            label: name.value.clone(),
-                            field: known,
-                            expected,
-                        },
-                    });
+                    checks.push(Check { position: value.position, kind: CheckKind::Field { subscription, label: name.value.clone(), field: known, expected } });
                 }
             }
         }
@@ -902,10 +768,7 @@ impl<'b, 'a> Context<'b, 'a> {
                     Some(Some(total)) => Some(total),
                     None => None,
                 };
-                checks.push(Check {
-                    position: invoice.position,
-                    kind: CheckKind::Invoice { date, total, lines },
-                });
+                checks.push(Check { position: invoice.position, kind: CheckKind::Invoice { date, total, lines } });
             }
         }
         checks
@@ -974,11 +837,7 @@ impl<'b, 'a> Context<'b, 'a> {
             if text.is_empty() || names.contains(&text) {
                 return Some(text.to_string());
             }
-            let located = Located {
-                value: text.to_string(),
-                position: value.position,
-                width: value.width,
-            };
+            let located = Located { value: text.to_string(), position: value.position, width: value.width };
             builder.unknown_term(&located, &format!("{field} value"), names.iter().copied(), "");
             None
         };
@@ -1021,11 +880,7 @@ impl<'b, 'a> Context<'b, 'a> {
             }
             "offer" => {
                 if !text.is_empty() && self.catalog.find(text).is_none() {
-                    let located = Located {
-                        value: text.to_string(),
-                        position: value.position,
-                        width: value.width,
-                    };
+                    let located = Located { value: text.to_string(), position: value.position, width: value.width };
                     self.offer(&located);
                     return None;
                 }
@@ -1033,11 +888,7 @@ impl<'b, 'a> Context<'b, 'a> {
             }
             "customer" => {
                 if !text.is_empty() && !self.customers.contains_key(text) {
-                    let located = Located {
-                        value: text.to_string(),
-                        position: value.position,
-                        width: value.width,
-                    };
+                    let located = Located { value: text.to_string(), position: value.position, width: value.width };
                     self.customer(&located);
                     return None;
                 }
@@ -1106,10 +957,7 @@ fn resolve_policy(builder: &mut Builder, scenario: &Path, name: Option<&Located<
                 builder.error_at(
                     name,
                     message,
-                    format!(
-                        "a built-in policy name or a policy file; looked for {}",
-                        crate::scenario::diagnostic::display_path(&path)
-                    ),
+                    format!("a built-in policy name or a policy file; looked for {}", crate::scenario::diagnostic::display_path(&path)),
                 );
             } else {
                 builder.diagnostics.extend(diagnostics);
@@ -1132,20 +980,13 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
     if cloud == Cloud::UsGovernment && program != Program::DirectBill {
         builder.error_at(
             &section.program,
-            format!(
-                "the US Government cloud has no indirect model: an {} partner cannot be in it (PARTNER-PROGRAM)",
-                program.name()
-            ),
+            format!("the US Government cloud has no indirect model: an {} partner cannot be in it (PARTNER-PROGRAM)", program.name()),
             "program: direct-bill with cloud: us-government",
         );
     }
     let billing_day = section.billing_day.value;
     if !(1..=28).contains(&billing_day) {
-        builder.error_at(
-            &section.billing_day,
-            format!("billing day {billing_day} is out of range"),
-            "a day of month from 1 to 28",
-        );
+        builder.error_at(&section.billing_day, format!("billing day {billing_day} is out of range"), "a day of month from 1 to 28");
     }
     if section.id.value.trim().is_empty() {
         builder.error_at(&section.id, "the partner id is empty", "the partner's id, e.g. contoso");
@@ -1169,11 +1010,5 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
                 .collect(),
         })
         .collect();
-    Partner {
-        id: section.id.value.clone(),
-        program,
-        cloud,
-        billing_day: billing_day.clamp(1, 28),
-        users,
-    }
+    Partner { id: section.id.value.clone(), program, cloud, billing_day: billing_day.clamp(1, 28), users }
 }

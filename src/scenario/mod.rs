@@ -12,4 +12,5 @@ pub mod node_de;
 pub mod policy_file;
 pub mod source;
 pub mod suggest;
+pub mod write;
 pub mod yaml;

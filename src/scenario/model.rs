@@ -145,7 +145,7 @@ pub struct StepSection {
     /// The acting user looks at the partner's invoices (ROLE-MATRIX).
     pub view_invoices: Option<Located<ViewInvoicesAction>>,
     /// What the action's result must be: `ok`, `{rejected: CODE}`, or for `browse`
-    /// `{available: [...], unavailable: {offer: CODE}}`.
+    /// `{available: [...], unavailable: {offer: CODE}, hidden: [...]}`.
     pub expect: Option<Located<ExpectSection>>,
     /// What must hold after the step.
     pub check: Option<Located<CheckSection>>,
@@ -316,6 +316,9 @@ pub struct ExpectDetail {
     pub available: Option<Vec<Located<String>>>,
     /// `browse`: offers that must be listed as unavailable, with their code.
     pub unavailable: Option<BTreeMap<Located<String>, Located<String>>>,
+    /// `browse`: offers that must not be listed at all (filtered out, not sold to the
+    /// customer's segment, or not sold through CSP).
+    pub hidden: Option<Vec<Located<String>>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -58,11 +58,7 @@ impl<'de, T: de::Deserialize<'de>> de::Deserialize<'de> for Located<T> {
                 let column: u32 = access.next_element()?.ok_or_else(missing)?;
                 let width: u32 = access.next_element()?.ok_or_else(missing)?;
                 let value: T = access.next_element()?.ok_or_else(missing)?;
-                Ok(Located {
-                    value,
-                    position: Position::new(line, column),
-                    width,
-                })
+                Ok(Located { value, position: Position::new(line, column), width })
             }
             fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<Located<T>, D::Error> {
                 // Any other deserializer: the value without a position.
@@ -126,11 +122,7 @@ pub struct DecodeError {
 
 impl DecodeError {
     fn new(kind: DecodeErrorKind) -> Self {
-        DecodeError {
-            kind,
-            position: Position::NONE,
-            width: 1,
-        }
+        DecodeError { kind, position: Position::NONE, width: 1 }
     }
 
     /// Stamps the error with `node`'s position unless an inner node already did.
@@ -185,35 +177,19 @@ impl de::Error for DecodeError {
         DecodeError::new(DecodeErrorKind::Message(message.to_string()))
     }
     fn invalid_type(unexpected: de::Unexpected, expected: &dyn de::Expected) -> Self {
-        DecodeError::new(DecodeErrorKind::InvalidType {
-            found: describe_unexpected(&unexpected),
-            expected: plain_expected(&expected.to_string()),
-        })
+        DecodeError::new(DecodeErrorKind::InvalidType { found: describe_unexpected(&unexpected), expected: plain_expected(&expected.to_string()) })
     }
     fn invalid_value(unexpected: de::Unexpected, expected: &dyn de::Expected) -> Self {
-        DecodeError::new(DecodeErrorKind::InvalidValue {
-            found: describe_unexpected(&unexpected),
-            expected: plain_expected(&expected.to_string()),
-        })
+        DecodeError::new(DecodeErrorKind::InvalidValue { found: describe_unexpected(&unexpected), expected: plain_expected(&expected.to_string()) })
     }
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        DecodeError::new(DecodeErrorKind::UnknownVariant {
-            variant: variant.to_string(),
-            expected: expected.to_vec(),
-        })
+        DecodeError::new(DecodeErrorKind::UnknownVariant { variant: variant.to_string(), expected: expected.to_vec() })
     }
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
-        DecodeError::new(DecodeErrorKind::UnknownKey {
-            key: field.to_string(),
-            expected: expected.to_vec(),
-            context: String::new(),
-        })
+        DecodeError::new(DecodeErrorKind::UnknownKey { key: field.to_string(), expected: expected.to_vec(), context: String::new() })
     }
     fn missing_field(field: &'static str) -> Self {
-        DecodeError::new(DecodeErrorKind::MissingKey {
-            key: field,
-            context: String::new(),
-        })
+        DecodeError::new(DecodeErrorKind::MissingKey { key: field, context: String::new() })
     }
     fn duplicate_field(field: &'static str) -> Self {
         DecodeError::new(DecodeErrorKind::Message(format!("duplicate key `{field}`")))
@@ -282,11 +258,7 @@ pub struct NodeDeserializer<'a, 'c> {
 
 impl<'a, 'c> NodeDeserializer<'a, 'c> {
     fn invalid_type(&self, expected: &str) -> DecodeError {
-        DecodeError::new(DecodeErrorKind::InvalidType {
-            found: self.node.describe(),
-            expected: expected.to_string(),
-        })
-        .at(self.node)
+        DecodeError::new(DecodeErrorKind::InvalidType { found: self.node.describe(), expected: expected.to_string() }).at(self.node)
     }
 
     fn integer(&self) -> Result<i128, DecodeError> {
@@ -295,12 +267,7 @@ impl<'a, 'c> NodeDeserializer<'a, 'c> {
             // A quoted number is accepted: "10" and 10 mean the same quantity.
             NodeValue::Text(text) => text.trim().parse::<i128>().map_err(|_| self.invalid_type("a whole number")),
             // Integers beyond 64 bits arrive as floats; their spelling says what they are.
-            NodeValue::Float => self
-                .node
-                .spelling
-                .trim()
-                .parse::<i128>()
-                .map_err(|_| self.invalid_type("a whole number (no decimals)")),
+            NodeValue::Float => self.node.spelling.trim().parse::<i128>().map_err(|_| self.invalid_type("a whole number (no decimals)")),
             _ => Err(self.invalid_type("a whole number")),
         }
     }
@@ -334,15 +301,10 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
                 Err(_) => visitor.visit_i128(*value),
             },
             NodeValue::Float | NodeValue::Text(_) => visitor.visit_str(node.scalar_text().unwrap_or_default()),
-            NodeValue::Sequence(items) => visitor.visit_seq(NodeSeqAccess {
-                items: items.iter(),
-                context: self.context,
-            }),
-            NodeValue::Mapping(entries) => visitor.visit_map(NodeMapAccess {
-                entries: entries.iter().collect::<Vec<_>>().into_iter(),
-                pending: None,
-                context: self.context,
-            }),
+            NodeValue::Sequence(items) => visitor.visit_seq(NodeSeqAccess { items: items.iter(), context: self.context }),
+            NodeValue::Mapping(entries) => {
+                visitor.visit_map(NodeMapAccess { entries: entries.iter().collect::<Vec<_>>().into_iter(), pending: None, context: self.context })
+            }
         };
         result.map_err(|e| e.at(node))
     }
@@ -407,25 +369,14 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
         if name == LOCATED_MARKER {
             let position = self.node.position;
             let width = self.node.width() as u32;
-            return visitor.visit_seq(LocatedAccess {
-                position,
-                width,
-                step: 0,
-                node: self.node,
-                context: self.context,
-            });
+            return visitor.visit_seq(LocatedAccess { position, width, step: 0, node: self.node, context: self.context });
         }
         visitor.visit_newtype_struct(self)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match &self.node.value {
-            NodeValue::Sequence(items) => visitor
-                .visit_seq(NodeSeqAccess {
-                    items: items.iter(),
-                    context: self.context,
-                })
-                .map_err(|e| e.at(self.node)),
+            NodeValue::Sequence(items) => visitor.visit_seq(NodeSeqAccess { items: items.iter(), context: self.context }).map_err(|e| e.at(self.node)),
             _ => Err(self.invalid_type("a list")),
         }
     }
@@ -439,11 +390,7 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match &self.node.value {
             NodeValue::Mapping(entries) => visitor
-                .visit_map(NodeMapAccess {
-                    entries: entries.iter().collect::<Vec<_>>().into_iter(),
-                    pending: None,
-                    context: self.context,
-                })
+                .visit_map(NodeMapAccess { entries: entries.iter().collect::<Vec<_>>().into_iter(), pending: None, context: self.context })
                 .map_err(|e| e.at(self.node)),
             _ => Err(self.invalid_type("a mapping")),
         }
@@ -463,56 +410,32 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
                 known.push(entry);
             } else {
                 meant.extend(nearest(key, fields.iter().copied()));
-                let error = DecodeError::new(DecodeErrorKind::UnknownKey {
-                    key: key.to_string(),
-                    expected: fields.to_vec(),
-                    context: context_phrase.clone(),
-                })
-                .at(&entry.0);
+                let error = DecodeError::new(DecodeErrorKind::UnknownKey { key: key.to_string(), expected: fields.to_vec(), context: context_phrase.clone() })
+                    .at(&entry.0);
                 self.context.skipped.borrow_mut().push(error);
             }
         }
-        visitor
-            .visit_map(NodeMapAccess {
-                entries: known.into_iter(),
-                pending: None,
-                context: self.context,
-            })
-            .map_err(|error| {
-                let error = match error.kind {
-                    // The misspelling was reported with this key as its suggestion.
-                    DecodeErrorKind::MissingKey { key, .. } if meant.contains(&key) => DecodeError {
-                        kind: DecodeErrorKind::AlreadyReported,
-                        ..error
-                    },
-                    DecodeErrorKind::MissingKey { key, context } if context.is_empty() => DecodeError {
-                        kind: DecodeErrorKind::MissingKey { key, context: context_phrase },
-                        ..error
-                    },
-                    _ => error,
-                };
-                error.at(self.node)
-            })
+        visitor.visit_map(NodeMapAccess { entries: known.into_iter(), pending: None, context: self.context }).map_err(|error| {
+            let error = match error.kind {
+                // The misspelling was reported with this key as its suggestion.
+                DecodeErrorKind::MissingKey { key, .. } if meant.contains(&key) => DecodeError { kind: DecodeErrorKind::AlreadyReported, ..error },
+                DecodeErrorKind::MissingKey { key, context } if context.is_empty() => {
+                    DecodeError { kind: DecodeErrorKind::MissingKey { key, context: context_phrase }, ..error }
+                }
+                _ => error,
+            };
+            error.at(self.node)
+        })
     }
 
     fn deserialize_enum<V: Visitor<'de>>(self, _name: &'static str, variants: &'static [&'static str], visitor: V) -> Result<V::Value, DecodeError> {
         match &self.node.value {
-            NodeValue::Text(_) | NodeValue::Bool(_) | NodeValue::Integer(_) | NodeValue::Float => visitor
-                .visit_enum(NodeEnumAccess {
-                    variant: self.node,
-                    value: None,
-                    context: self.context,
-                })
-                .map_err(|e| e.at(self.node)),
+            NodeValue::Text(_) | NodeValue::Bool(_) | NodeValue::Integer(_) | NodeValue::Float => {
+                visitor.visit_enum(NodeEnumAccess { variant: self.node, value: None, context: self.context }).map_err(|e| e.at(self.node))
+            }
             NodeValue::Mapping(entries) if entries.len() == 1 => {
                 let (key, value) = &entries[0];
-                visitor
-                    .visit_enum(NodeEnumAccess {
-                        variant: key,
-                        value: Some(value),
-                        context: self.context,
-                    })
-                    .map_err(|e| e.at(self.node))
+                visitor.visit_enum(NodeEnumAccess { variant: key, value: Some(value), context: self.context }).map_err(|e| e.at(self.node))
             }
             _ => Err(self.invalid_type(&format!("one of: {}", variants.join(", ")))),
         }
@@ -536,11 +459,7 @@ fn struct_context(name: &str) -> String {
         }
         words.push(character.to_ascii_lowercase());
     }
-    if words.is_empty() {
-        String::new()
-    } else {
-        format!(" in {} {words}", if words.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" })
-    }
+    if words.is_empty() { String::new() } else { format!(" in {} {words}", if words.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }) }
 }
 
 struct NodeSeqAccess<'a, 'c> {
@@ -552,10 +471,7 @@ impl<'de, 'c> SeqAccess<'de> for NodeSeqAccess<'de, 'c> {
     type Error = DecodeError;
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DecodeError> {
         match self.items.next() {
-            Some(node) => seed
-                .deserialize(NodeDeserializer { node, context: self.context })
-                .map(Some)
-                .map_err(|e| e.at(node)),
+            Some(node) => seed.deserialize(NodeDeserializer { node, context: self.context }).map(Some).map_err(|e| e.at(node)),
             None => Ok(None),
         }
     }
@@ -576,12 +492,7 @@ impl<'de, 'c> MapAccess<'de> for NodeMapAccess<'de, 'c> {
         match self.entries.next() {
             Some((key, value)) => {
                 self.pending = Some(value);
-                seed.deserialize(NodeDeserializer {
-                    node: key,
-                    context: self.context,
-                })
-                .map(Some)
-                .map_err(|e| e.at(key))
+                seed.deserialize(NodeDeserializer { node: key, context: self.context }).map(Some).map_err(|e| e.at(key))
             }
             None => Ok(None),
         }
@@ -612,12 +523,7 @@ impl<'de, 'c> SeqAccess<'de> for LocatedAccess<'de, 'c> {
             1 => seed.deserialize(self.position.line.into_deserializer()).map(Some),
             2 => seed.deserialize(self.position.column.into_deserializer()).map(Some),
             3 => seed.deserialize(self.width.into_deserializer()).map(Some),
-            4 => seed
-                .deserialize(NodeDeserializer {
-                    node: self.node,
-                    context: self.context,
-                })
-                .map(Some),
+            4 => seed.deserialize(NodeDeserializer { node: self.node, context: self.context }).map(Some),
             _ => Ok(None),
         }
     }
@@ -633,20 +539,8 @@ impl<'de, 'c> EnumAccess<'de> for NodeEnumAccess<'de, 'c> {
     type Error = DecodeError;
     type Variant = NodeVariantAccess<'de, 'c>;
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, NodeVariantAccess<'de, 'c>), DecodeError> {
-        let variant = seed
-            .deserialize(NodeDeserializer {
-                node: self.variant,
-                context: self.context,
-            })
-            .map_err(|e| e.at(self.variant))?;
-        Ok((
-            variant,
-            NodeVariantAccess {
-                value: self.value,
-                context: self.context,
-                at: self.variant,
-            },
-        ))
+        let variant = seed.deserialize(NodeDeserializer { node: self.variant, context: self.context }).map_err(|e| e.at(self.variant))?;
+        Ok((variant, NodeVariantAccess { value: self.value, context: self.context, at: self.variant }))
     }
 }
 
@@ -662,11 +556,7 @@ impl<'de, 'c> VariantAccess<'de> for NodeVariantAccess<'de, 'c> {
         match self.value {
             None => Ok(()),
             Some(node) if node.value == NodeValue::Null => Ok(()),
-            Some(node) => Err(DecodeError::new(DecodeErrorKind::InvalidType {
-                found: node.describe(),
-                expected: "nothing after this name".into(),
-            })
-            .at(node)),
+            Some(node) => Err(DecodeError::new(DecodeErrorKind::InvalidType { found: node.describe(), expected: "nothing after this name".into() }).at(node)),
         }
     }
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DecodeError> {
@@ -707,18 +597,12 @@ mod tests {
     fn unknown_keys_are_all_reported_with_suggestions() {
         let node = parse("ofer: x\nquantty: 3\nprice: 1\n").unwrap();
         let errors = decode::<BuyItem>(&node).unwrap_err();
-        let messages: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{}:{} {} ({:?})", e.position.line, e.position.column, e.message(), e.suggestion()))
-            .collect();
+        let messages: Vec<String> =
+            errors.iter().map(|e| format!("{}:{} {} ({:?})", e.position.line, e.position.column, e.message(), e.suggestion())).collect();
         // The missing `offer` is the misspelt `ofer`: reported once, as the misspelling.
         assert_eq!(
             messages,
-            [
-                "1:1 unknown key `ofer` in a buy item (Some(\"offer\"))",
-                "2:1 unknown key `quantty` in a buy item (Some(\"quantity\"))",
-                "1:1  (None)",
-            ]
+            ["1:1 unknown key `ofer` in a buy item (Some(\"offer\"))", "2:1 unknown key `quantty` in a buy item (Some(\"quantity\"))", "1:1  (None)",]
         );
         assert_eq!(errors[2].kind, DecodeErrorKind::AlreadyReported);
         let node = parse("quantity: 3\n").unwrap();

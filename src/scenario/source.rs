@@ -18,11 +18,12 @@ fn read_text_once(path: &Path) -> Result<String, Diagnostic> {
     if metadata.is_dir() {
         return Err(fail("this is a folder, not a file".into(), "a YAML file"));
     }
+    // Devices and pipes (/dev/zero, /dev/stdin) could be read forever.
+    if !metadata.is_file() {
+        return Err(fail("this is not a regular file".into(), "a YAML file"));
+    }
     if metadata.len() > yaml::MAX_FILE_BYTES as u64 {
-        return Err(fail(
-            format!("the file is {} bytes; the limit is {}", metadata.len(), yaml::MAX_FILE_BYTES),
-            "a hand-written YAML file",
-        ));
+        return Err(fail(format!("the file is {} bytes; the limit is {}", metadata.len(), yaml::MAX_FILE_BYTES), "a hand-written YAML file"));
     }
     let bytes = std::fs::read(path).map_err(|error| fail(io_message(&error), "a readable YAML file"))?;
     text_from_bytes(path, bytes).map_err(|mut d| d.0.remove(0))
@@ -47,12 +48,8 @@ fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
         let prefix = &text[..offset.min(text.len())];
         let line = prefix.matches('\n').count() + 1;
         let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Diagnostic::new(
-            path,
-            Position::new(line as u32, column as u32),
-            format!("the file is not UTF-8 text (invalid byte at offset {offset})"),
-        )
-        .expected("a YAML text file")
+        Diagnostic::new(path, Position::new(line as u32, column as u32), format!("the file is not UTF-8 text (invalid byte at offset {offset})"))
+            .expected("a YAML text file")
     })
 }
 
@@ -83,10 +80,8 @@ fn parse_mapping_once(path: &Path, text: &str, what: &str, keys: &str) -> Result
     match &node.value {
         NodeValue::Mapping(_) => Ok(node),
         NodeValue::Null => Err(Diagnostic::new(path, Position::new(1, 1), "the file is empty").expected(format!("{what}: a mapping with {keys}"))),
-        _ => Err(
-            Diagnostic::new(path, node.position, format!("found {} at the top of the file", node.describe()))
-                .expected(format!("{what}: a mapping with {keys}"))
-                .with_source(text),
-        ),
+        _ => Err(Diagnostic::new(path, node.position, format!("found {} at the top of the file", node.describe()))
+            .expected(format!("{what}: a mapping with {keys}"))
+            .with_source(text)),
     }
 }

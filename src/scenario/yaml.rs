@@ -89,11 +89,7 @@ impl Node {
 }
 
 fn shorten(text: &str) -> String {
-    if text.chars().count() > 40 {
-        text.chars().take(40).collect::<String>() + "..."
-    } else {
-        text.to_string()
-    }
+    if text.chars().count() > 40 { text.chars().take(40).collect::<String>() + "..." } else { text.to_string() }
 }
 
 /// A parse failure: where, and what the parser said, already phrased for a person.
@@ -146,10 +142,9 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
     // The library's own message is written for programmers ("set DuplicateKeyPolicy in
     // Options"); the common cases are rephrased for the person who wrote the file.
     let (message, expected) = match plain {
-        serde_saphyr::Error::DuplicateMappingKey { key, .. } => (
-            format!("duplicate key `{}`", key.as_deref().unwrap_or("?")),
-            Some("each key at most once in a mapping".to_string()),
-        ),
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => {
+            (format!("duplicate key `{}`", key.as_deref().unwrap_or("?")), Some("each key at most once in a mapping".to_string()))
+        }
         serde_saphyr::Error::Budget { breach, .. } => (
             format!("the document is too large or too deeply nested ({breach:?})"),
             Some("a hand-written file: at most 48 levels of nesting, 200000 values, 2000 aliases".to_string()),
@@ -157,14 +152,12 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
         serde_saphyr::Error::AliasError { .. }
         | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
         | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
-        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => (
-            "the document's aliases expand too far (an alias bomb?)".to_string(),
-            Some("aliases that expand to a hand-written amount of data".to_string()),
-        ),
-        serde_saphyr::Error::MultipleDocuments { .. } => (
-            "the file holds more than one YAML document".to_string(),
-            Some("exactly one document per file".to_string()),
-        ),
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. } => {
+            ("the document's aliases expand too far (an alias bomb?)".to_string(), Some("aliases that expand to a hand-written amount of data".to_string()))
+        }
+        serde_saphyr::Error::MultipleDocuments { .. } => {
+            ("the file holds more than one YAML document".to_string(), Some("exactly one document per file".to_string()))
+        }
         other => {
             let text = other.to_string();
             // Drop the library's own "line N column M:" prefix; the position is shown anyway.

@@ -56,11 +56,7 @@ fn input_file(scenario: &Path) -> String {
 
 /// The file text for a snapshot.
 pub fn render(scenario: &Path, contents: &str) -> String {
-    format!(
-        "---\nsource: {SOURCE}\nexpression: {EXPRESSION}\ninput_file: {}\n---\n{}\n",
-        input_file(scenario),
-        contents.trim_end()
-    )
+    format!("---\nsource: {SOURCE}\nexpression: {EXPRESSION}\ninput_file: {}\n---\n{}\n", input_file(scenario), contents.trim_end())
 }
 
 /// The contents of a snapshot file (after its metadata header), normalized as insta does.
