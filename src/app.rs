@@ -244,7 +244,7 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
                 let _ = writeln!(out, "       the new version is in {}", display_path(pending));
             }
         }
-        Some(Comparison::Missing { path, pending }) if run.status != Status::Error => {
+        Some(Comparison::Missing { path, pending }) if run.status == Status::Fail || (run.status == Status::Pass && !quiet) => {
             let written = pending.as_ref().map(|p| format!(", new one written to {}", display_path(p))).unwrap_or_default();
             let _ = writeln!(out, "       {}", style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path))));
         }

@@ -379,7 +379,7 @@ pub static PARAMETERS: &[Parameter] = &[
     },
     Parameter {
         name: "suspend_full_credit_days",
-        doc: "a suspension this many days after purchase or sooner credits the whole charge (BILL-SUSPEND-CREDIT)",
+        doc: "a suspension less than this many days after the purchase date credits everything charged (BILL-SUSPEND-CREDIT)",
         expected: "a number of days",
         apply: |p, v| {
             p.suspend_full_credit_days = parse_days(v)?;
