@@ -5,12 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn cspsim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cspsim"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CI")
-        .output()
-        .expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_cspsim")).args(args).current_dir(dir).env_remove("CI").output().expect("the binary runs")
 }
 
 fn text(output: &Output) -> String {
@@ -23,12 +18,7 @@ fn project() -> tempfile::TempDir {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     std::fs::create_dir_all(dir.path().join("scenarios/catalogs")).unwrap();
     std::fs::copy(source.join("catalogs/standard.yaml"), dir.path().join("scenarios/catalogs/standard.yaml")).unwrap();
-    for name in [
-        "browse-availability",
-        "cancel-annual-isv-in-window",
-        "quantity-change-proration",
-        "suspend-retention",
-    ] {
+    for name in ["browse-availability", "cancel-annual-isv-in-window", "quantity-change-proration", "suspend-retention"] {
         std::fs::copy(source.join(format!("{name}.yaml")), dir.path().join(format!("scenarios/{name}.yaml"))).unwrap();
     }
     dir
@@ -43,14 +33,7 @@ fn a_passing_suite_exits_0_and_writes_the_six_reports() {
     let dir = project();
     let output = cspsim(dir.path(), &["run"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    for file in [
-        "summary.csv",
-        "events.csv",
-        "subscriptions.csv",
-        "invoices.csv",
-        "invoice_lines.csv",
-        "rules.csv",
-    ] {
+    for file in ["summary.csv", "events.csv", "subscriptions.csv", "invoices.csv", "invoice_lines.csv", "rules.csv"] {
         assert!(dir.path().join("reports").join(file).exists(), "{file} is written");
     }
     let summary = read(dir.path().join("reports/summary.csv"));
@@ -67,10 +50,7 @@ fn a_wrong_check_exits_1_naming_file_line_field_expected_and_actual() {
     let output = cspsim(dir.path(), &["run", "scenarios/quantity-change-proration.yaml"]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let shown = text(&output);
-    assert!(
-        shown.contains("scenarios/quantity-change-proration.yaml:40: step 4, subscriptions.e3.quantity (line 43): expected 13, got 12"),
-        "{shown}"
-    );
+    assert!(shown.contains("scenarios/quantity-change-proration.yaml:40: step 4, subscriptions.e3.quantity (line 43): expected 13, got 12"), "{shown}");
 }
 
 #[test]
@@ -96,12 +76,7 @@ fn an_edited_snapshot_makes_check_exit_1_with_a_diff_and_a_pending_file() {
 #[test]
 fn check_fails_on_a_missing_snapshot_and_ci_writes_nothing() {
     let dir = project();
-    let output = Command::new(env!("CARGO_BIN_EXE_cspsim"))
-        .args(["check"])
-        .current_dir(dir.path())
-        .env("CI", "true")
-        .output()
-        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_cspsim")).args(["check"]).current_dir(dir.path()).env("CI", "true").output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(text(&output).contains("no accepted snapshot at snapshots/browse-availability.snap"));
     assert!(!dir.path().join("snapshots").exists(), "with CI set nothing is written");
@@ -170,14 +145,7 @@ fn reports_are_byte_identical_across_runs_and_thread_counts() {
     let again = run("again", "1");
     let parallel = run("two", "2");
     let many = run("eight", "8");
-    for file in [
-        "summary.csv",
-        "events.csv",
-        "subscriptions.csv",
-        "invoices.csv",
-        "invoice_lines.csv",
-        "rules.csv",
-    ] {
+    for file in ["summary.csv", "events.csv", "subscriptions.csv", "invoices.csv", "invoice_lines.csv", "rules.csv"] {
         let reference = std::fs::read(first.join(file)).unwrap();
         assert!(!reference.is_empty());
         for other in [&again, &parallel, &many] {

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::NaiveDate;
+use cspsim::engine::Limits;
 use cspsim::engine::catalog::{Catalog, Country, Frequency, LimitKind, OfferId, Segment};
 use cspsim::engine::money::Money;
 use cspsim::engine::observe::{EventKind, EventResult, LineKind, Subject, SubscriptionId};
 use cspsim::engine::script::{Action, CartLine, Cloud, Customer, CustomerId, Partner, Program, Script, Step, SubscriptionRef, SuspendReason, User, UserId};
 use cspsim::engine::state::Status;
 use cspsim::engine::time::{Duration, Instant, parse_instant};
-use cspsim::engine::Limits;
 use cspsim::outcome::{Outcome, record};
 use cspsim::policy::{Role, builtin};
 use cspsim::scenario::catalog_file::load_catalog_file;
@@ -96,16 +96,16 @@ fn build(catalog: &Catalog, start: &str, billing_day: u32, ops: &[Op]) -> Script
                 let quantity = if catalog.offer(offer).billing == cspsim::engine::catalog::BillingType::Usage { None } else { Some(*quantity) };
                 Action::Buy { customer: CustomerId(0), lines: vec![CartLine { offer, quantity, billing, name: None }] }
             }
-            Op::Addon { base, quantity } => Action::BuyAddon { base: reference(*base), offer: offer(catalog, "m365-compliance"), quantity: Some(*quantity), name: None },
+            Op::Addon { base, quantity } => {
+                Action::BuyAddon { base: reference(*base), offer: offer(catalog, "m365-compliance"), quantity: Some(*quantity), name: None }
+            }
             Op::SetQuantity { subscription, quantity } => Action::SetQuantity { subscription: reference(*subscription), quantity: *quantity },
             Op::Suspend { subscription } => Action::Suspend { subscription: reference(*subscription), reason: SuspendReason::Nonpayment },
             Op::Reactivate { subscription } => Action::Reactivate { subscription: reference(*subscription) },
             Op::Cancel { subscription } => Action::Cancel { subscription: reference(*subscription) },
             Op::AutoRenew { subscription, enabled } => Action::SetAutoRenew { subscription: reference(*subscription), enabled: *enabled },
             Op::Convert { subscription, quantity } => Action::ConvertTrial { subscription: reference(*subscription), quantity: *quantity, billing: None },
-            Op::SetPrice { offer, cents } => {
-                Action::SetPrice { offer: OfferId(*offer as u32 % catalog.offers.len() as u32), price: Money::from_cents(*cents) }
-            }
+            Op::SetPrice { offer, cents } => Action::SetPrice { offer: OfferId(*offer as u32 % catalog.offers.len() as u32), price: Money::from_cents(*cents) },
         };
         let actor = if matches!(action, Action::SetPrice { .. }) { None } else { actor };
         steps.push(Step { at, actor, action: Some(action) });

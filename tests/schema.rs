@@ -20,12 +20,7 @@ fn to_json(node: &Node) -> Value {
         NodeValue::Float => serde_json::json!(node.spelling.parse::<f64>().unwrap_or(0.0)),
         NodeValue::Text(text) => Value::String(text.clone()),
         NodeValue::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
-        NodeValue::Mapping(entries) => Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.scalar_text().unwrap_or_default().to_string(), to_json(v)))
-                .collect(),
-        ),
+        NodeValue::Mapping(entries) => Value::Object(entries.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default().to_string(), to_json(v))).collect()),
     }
 }
 
@@ -47,18 +42,10 @@ fn validator(kind: SchemaKind) -> jsonschema::Validator {
 
 #[test]
 fn the_shipped_schemas_are_current() {
-    for (kind, file) in [
-        (SchemaKind::Scenario, "scenario"),
-        (SchemaKind::Catalog, "catalog"),
-        (SchemaKind::Policy, "policy"),
-    ] {
+    for (kind, file) in [(SchemaKind::Scenario, "scenario"), (SchemaKind::Catalog, "catalog"), (SchemaKind::Policy, "policy")] {
         let path = root().join(format!("schemas/{file}.schema.json"));
         let shipped = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            shipped == schema_json(kind),
-            "{} is out of date: run `cargo run -- schema {file} > schemas/{file}.schema.json`",
-            path.display()
-        );
+        assert!(shipped == schema_json(kind), "{} is out of date: run `cargo run -- schema {file} > schemas/{file}.schema.json`", path.display());
     }
 }
 

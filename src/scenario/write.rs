@@ -39,7 +39,14 @@ pub fn script_to_yaml(script: &Script, title: &str) -> String {
         let _ = writeln!(out, "until: {until}");
     }
     let partner = &script.partner;
-    let _ = writeln!(out, "partner:\n  id: {}\n  program: {}\n  cloud: {}\n  billing_day: {}", yaml_scalar(&partner.id), partner.program.name(), partner.cloud.name(), partner.billing_day);
+    let _ = writeln!(
+        out,
+        "partner:\n  id: {}\n  program: {}\n  cloud: {}\n  billing_day: {}",
+        yaml_scalar(&partner.id),
+        partner.program.name(),
+        partner.cloud.name(),
+        partner.billing_day
+    );
     out.push_str("  users:\n");
     for user in &partner.users {
         let roles: Vec<&str> = user.roles.iter().map(|r| r.name()).collect();
