@@ -290,13 +290,35 @@ fn accept(args: &AcceptArgs) -> u8 {
 
 fn explain(args: &ExplainArgs, err: Style) -> u8 {
     let display = args.scenario.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let loaded = match load_scenario(&args.scenario, &display, &LoadOptions::default()) {
+    let mut options = LoadOptions::default();
+    if let Some(name) = &args.policy {
+        match crate::whatif::resolve_policy(name) {
+            Ok(policy) => options.policy = Some(policy),
+            Err(message) => {
+                eprint!("{}", err.red(&message));
+                return EXIT_INVALID;
+            }
+        }
+    }
+    let mut loaded = match load_scenario(&args.scenario, &display, &options) {
         Ok(loaded) => loaded,
         Err(diagnostics) => {
             eprint!("{}", err.red(&diagnostics.render()));
             return EXIT_INVALID;
         }
     };
+    if let Some(index) = args.customer {
+        let Some(population) = &loaded.population else {
+            return usage_error(&format!("{} has no population", display_path(&args.scenario)));
+        };
+        if index >= population.customers {
+            return usage_error(&format!("the population has customers 0 to {}", population.customers - 1));
+        }
+        // The generated customer as a scenario of its own: no expectations, one step each.
+        loaded.script = population.customer_script(&loaded.script, index);
+        loaded.title = format!("{}: customer {index} of the population", loaded.title);
+        loaded.expectations = loaded.script.steps.iter().map(|_| crate::expect::StepExpectations::default()).collect();
+    }
     let outcome = match crate::outcome::record(
         &loaded.title,
         &display,

@@ -100,6 +100,12 @@ pub struct AcceptArgs {
 pub struct ExplainArgs {
     /// The scenario file.
     pub scenario: PathBuf,
+    /// Explain one generated customer of the scenario's population instead (0-based).
+    #[arg(long)]
+    pub customer: Option<u64>,
+    /// Under another policy than the scenario's own (a built-in name or a policy file).
+    #[arg(long)]
+    pub policy: Option<String>,
     #[arg(long, default_value_t = 20_000_000)]
     pub max_events: u64,
 }

@@ -8,6 +8,7 @@ pub mod expect;
 pub mod explain;
 pub mod outcome;
 pub mod policy;
+pub mod population;
 pub mod report;
 pub mod scenario;
 pub mod snapshot;

@@ -77,6 +77,12 @@ impl<O: Observer> World<'_, O> {
         let billing = base_sub.billing;
         self.accept(ACTION, subject, Rule::AddonEligible, |w| format!("{} x {} onto {}", quantity, w.offer(offer_id).id, w.label(base_id)));
         let id = self.create_subscription(customer, offer_id, quantity, billing, Some(base_id), name)?;
+        if self.policy.addons_own_terms {
+            // nce-2022: the add-on has its own term from today, billed like a purchase.
+            self.start_paid_term(id, billing.unwrap_or(crate::engine::catalog::Frequency::Monthly))?;
+            self.begin_next_period(id)?;
+            return Ok(StepResult::default());
+        }
         // ADDON-ALIGN: the base's frequency, term end and anniversary; the period price is the
         // add-on's own, locked now for the rest of the base's current period.
         let period_price = self.price(offer_id).checked_mul(i64::from(base_schedule.period_months)).ok_or_else(|| self.overflow("a period price"))?;

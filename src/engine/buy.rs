@@ -63,7 +63,7 @@ impl<O: Observer> World<'_, O> {
                 return Some(Refusal::new(Code::NotTransactableInPartnerCenter, Rule::AvailNotTransactable));
             }
         }
-        if offer.is_addon {
+        if offer.is_addon && !self.policy.addons_own_terms {
             return Some(Refusal::new(Code::AddonNotPurchasableFromCatalog, Rule::BuyAddonNotInCatalog));
         }
         if offer.is_microsoft_trial() {
@@ -230,7 +230,7 @@ impl<O: Observer> World<'_, O> {
         {
             return self.refuse("add_to_cart", subject, Code::CartAlreadySubmitted, Rule::BuyCart, |_| "this cart was already checked out".to_string());
         }
-        if self.offer(line.offer).is_addon {
+        if self.offer(line.offer).is_addon && !self.policy.addons_own_terms {
             return self.refuse("add_to_cart", Subject::Offer(line.offer), Code::AddonNotPurchasableFromCatalog, Rule::BuyAddonNotInCatalog, |world| {
                 format!("{} is an add-on: buy it onto a base subscription with buy_addon", world.offer(line.offer).id)
             });
@@ -400,6 +400,8 @@ impl<O: Observer> World<'_, O> {
             auto_renew: offer.billing == BillingType::License && !offer.is_microsoft_trial(),
             cancel_scheduled: false,
             ordered_at: self.now,
+            window_opened_at: self.now,
+            expired_at_term_end: false,
             paid_since: None,
             trial: None,
             schedule: None,

@@ -1,16 +1,33 @@
-//! Cancelling ISV SaaS subscriptions (RULES.md section 8).
+//! Cancelling subscriptions (RULES.md section 8): ISV SaaS under csp-2020, every subscription
+//! inside its window under nce-2022.
 
 use crate::engine::EngineError;
 use crate::engine::catalog::{BillingType, Frequency};
-use crate::engine::observe::{EventKind, LineKind, Observer, StepResult, Subject};
+use crate::engine::observe::{EventKind, LineKind, Observer, StepResult, Subject, SubscriptionId};
 use crate::engine::rules::{Code, Rule};
 use crate::engine::script::SubscriptionRef;
 use crate::engine::state::Status;
-use crate::engine::time::format_date;
+use crate::engine::time::{Instant, format_date};
 use crate::engine::world::World;
-use crate::policy::{Permission, PostWindowCancel};
+use crate::policy::{CancelRefund, CancelScope, Permission, PostWindowCancel, WindowStart};
 
 impl<O: Observer> World<'_, O> {
+    /// CANCEL-WINDOW: the window is open from the order (or, under `cancel_window_from:
+    /// latest-change`, from the latest renewal or seat addition) for the length the billing
+    /// frequency gives; its end is excluded.
+    pub(crate) fn cancel_window_end(&self, id: SubscriptionId) -> Result<Instant, EngineError> {
+        let subscription = self.sub(id);
+        let window = match subscription.billing {
+            Some(Frequency::Annual) => self.policy.cancel_window_annual,
+            _ => self.policy.cancel_window_monthly,
+        };
+        let opened = match self.policy.cancel_window_from {
+            WindowStart::Order => subscription.ordered_at,
+            WindowStart::LatestChange => subscription.window_opened_at,
+        };
+        opened.checked_add(window).ok_or_else(|| self.overflow("a cancellation window"))
+    }
+
     pub(crate) fn cancel(&mut self, reference: SubscriptionRef) -> Result<StepResult, EngineError> {
         const ACTION: &str = "cancel";
         if !self.permitted(Permission::Cancel) {
@@ -21,11 +38,19 @@ impl<O: Observer> World<'_, O> {
         };
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
-        if subscription.status == Status::Deleted {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
+        match subscription.status {
+            Status::Deleted => {
+                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
+            }
+            Status::Expired | Status::Disabled => {
+                return Ok(
+                    self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| format!("{} {}", w.label(id), w.sub(id).status.phrase()))
+                );
+            }
+            Status::Active | Status::Suspended => {}
         }
         let offer = self.offer(subscription.offer);
-        if offer.is_microsoft() {
+        if offer.is_microsoft() && self.policy.cancel_scope == CancelScope::Marketplace {
             return Ok(self.refuse(ACTION, subject, Code::CancelNotSupportedUseSuspend, Rule::CancelMicrosoft, |w| {
                 format!("{} is a Microsoft subscription: suspend it instead", w.label(id))
             }));
@@ -47,18 +72,29 @@ impl<O: Observer> World<'_, O> {
                 format!("{} is already cancelled at the end of its term", w.label(id))
             }));
         }
+        let window_end = self.cancel_window_end(id)?;
         let window = match subscription.billing {
             Some(Frequency::Annual) => self.policy.cancel_window_annual,
             _ => self.policy.cancel_window_monthly,
         };
-        let ordered_at = subscription.ordered_at;
-        let window_end = ordered_at.checked_add(window).ok_or_else(|| self.overflow("a cancellation window"))?;
+        let opened = match self.policy.cancel_window_from {
+            WindowStart::Order => format!("ordered {}", subscription.ordered_at),
+            WindowStart::LatestChange => format!("opened {}", subscription.window_opened_at),
+        };
         self.hit(Rule::CancelWindow);
         if self.now < window_end {
+            let refund = self.policy.cancel_refund;
             self.accept(ACTION, subject, Rule::CancelInWindow, |w| {
-                format!("{} cancelled inside its {window} window (ordered {ordered_at}, window ends {window_end}): deleted with a full credit", w.label(id))
+                let credit = match refund {
+                    CancelRefund::Full => "a full credit",
+                    CancelRefund::Prorated => "a credit of the unused days",
+                };
+                format!("{} cancelled inside its {window} window ({opened}, window ends {window_end}): deleted with {credit}", w.label(id))
             });
-            self.credit_everything(id, LineKind::CancelCredit, Rule::BillCancelCredit)?;
+            match refund {
+                CancelRefund::Full => self.credit_everything(id, LineKind::CancelCredit, Rule::BillCancelCredit)?,
+                CancelRefund::Prorated => self.credit_rest_of_period(id, LineKind::CancelCredit, Rule::BillCancelCredit)?,
+            }
             self.delete(id, Rule::CancelInWindow, "cancelled inside its cancellation window");
             return Ok(StepResult::default());
         }
@@ -70,10 +106,10 @@ impl<O: Observer> World<'_, O> {
                 let subscription = self.sub_mut(id);
                 subscription.cancel_scheduled = true;
                 subscription.auto_renew = false;
-                self.accept(ACTION, subject, Rule::CancelAfterWindow, |w| {
+                self.accept(ACTION, subject.clone(), Rule::CancelAfterWindow, |w| {
                     format!("{}'s {window} window ended at {window_end}: the cancellation is scheduled for the end of the term", w.label(id))
                 });
-                self.done(EventKind::CancellationScheduled, subject_of(id), Rule::CancelAfterWindow, |w| {
+                self.done(EventKind::CancellationScheduled, subject, Rule::CancelAfterWindow, |w| {
                     let end = w.sub(id).schedule.map(|s| format_date(s.term_end())).unwrap_or_default();
                     format!("{} stays active, will not renew, nothing is credited; deleted on {end}", w.label(id))
                 });
@@ -81,8 +117,4 @@ impl<O: Observer> World<'_, O> {
             }
         }
     }
-}
-
-fn subject_of(id: crate::engine::observe::SubscriptionId) -> Subject {
-    Subject::Subscription(id)
 }

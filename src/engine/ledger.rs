@@ -159,6 +159,37 @@ impl<O: Observer> World<'_, O> {
         Ok(())
     }
 
+    /// Credits the rest of the current billed period from today at the current quantity and
+    /// locked price (a suspension after 30 days; a prorated refund), settling the charges
+    /// that covered it.
+    pub(crate) fn credit_rest_of_period(&mut self, id: SubscriptionId, kind: LineKind, rule: Rule) -> Result<(), EngineError> {
+        let today = self.now.date();
+        let Some(schedule) = self.sub(id).schedule else { return Ok(()) };
+        let covering = self.take_charges_covering(id, today);
+        if covering.is_empty() {
+            return Ok(());
+        }
+        let period = schedule.period();
+        let days = period.days_from(today);
+        let quantity = self.sub(id).quantity;
+        let rate_days = self.rate_days(&schedule);
+        let (amount, computation) = self.prorate(schedule.period_price, days, rate_days, quantity)?;
+        let amount = amount.checked_neg().ok_or_else(|| self.overflow("a credit"))?;
+        let posting = Posting {
+            kind,
+            first_day: today,
+            last_day: period.last_day,
+            quantity,
+            unit_price: schedule.period_price,
+            days: days as u32,
+            amount,
+            rule,
+            computation,
+        };
+        self.post(id, posting, false);
+        Ok(())
+    }
+
     /// Takes the standing charges of the current period that cover `day` or later.
     pub(crate) fn take_charges_covering(&mut self, id: SubscriptionId, day: NaiveDate) -> Vec<StandingCharge> {
         let period_index = self.sub(id).schedule.map_or(0, |s| s.period_index);
@@ -173,6 +204,10 @@ impl<O: Observer> World<'_, O> {
     /// (BILL-ADVANCE), unless the subscription is suspended (SUSPEND-NO-BILL).
     pub(crate) fn begin_next_period(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
         let subscription = self.sub(id);
+        if !matches!(subscription.status, Status::Active | Status::Suspended) {
+            // Expired or disabled (nce-2022): the service has ended; no more periods.
+            return Ok(());
+        }
         let offer = subscription.offer;
         let mut schedule = subscription.schedule.expect("only scheduled subscriptions have periods");
         let first_period = schedule.next_period_index == 0;
@@ -189,7 +224,7 @@ impl<O: Observer> World<'_, O> {
         self.hit(Rule::BillCalendar);
         self.schedule(schedule.next_period_at, DueKind::PeriodStart, id.0);
         let period = schedule.period();
-        if self.sub(id).status != Status::Active {
+        if self.sub(id).status == Status::Suspended && !self.policy.bill_while_suspended {
             self.done(EventKind::PeriodNotBilled, Subject::Subscription(id), Rule::SuspendNoBill, |world| {
                 format!("{} is suspended: period {} to {} is not billed", world.label(id), format_date(period.first_day), format_date(period.last_day))
             });

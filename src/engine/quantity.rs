@@ -32,8 +32,10 @@ impl<O: Observer> World<'_, O> {
                     format!("{} is suspended: reactivate it first", w.label(id))
                 }));
             }
-            Status::Expired => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| format!("{} has expired", w.label(id))));
+            Status::Expired | Status::Disabled => {
+                return Ok(
+                    self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| format!("{} {}", w.label(id), w.sub(id).status.phrase()))
+                );
             }
             Status::Active => {}
         }
@@ -56,7 +58,21 @@ impl<O: Observer> World<'_, O> {
         }
         let old = subscription.quantity;
         let billed = subscription.schedule.is_some() && !subscription.in_trial();
-        self.sub_mut(id).quantity = quantity;
+        if quantity < old && self.policy.reductions_only_in_window {
+            let window_end = self.cancel_window_end(id)?;
+            if self.now >= window_end {
+                return Ok(self.refuse(ACTION, subject, Code::QuantityDecreaseNotAllowed, Rule::QtyChange, |w| {
+                    format!("{}: seats can be removed only until {window_end} (the cancellation window)", w.label(id))
+                }));
+            }
+        }
+        let now = self.now;
+        let reopens_window = quantity > old && self.policy.cancel_window_from == crate::policy::WindowStart::LatestChange;
+        let subscription = self.sub_mut(id);
+        subscription.quantity = quantity;
+        if reopens_window {
+            subscription.window_opened_at = now;
+        }
         self.accept(ACTION, subject, Rule::QtyChange, |w| format!("{} licenses {old} -> {quantity}", w.label(id)));
         if billed && quantity != old {
             self.rebill_for_quantity(id, quantity)?;

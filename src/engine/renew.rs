@@ -9,16 +9,23 @@ use crate::engine::script::{Cloud, SubscriptionRef};
 use crate::engine::state::Status;
 use crate::engine::time::{Instant, format_date};
 use crate::engine::world::{DueKind, World};
-use crate::policy::Permission;
+use crate::policy::{NotRenewedAtTermEnd, Permission, SuspendedAtTermEnd, WindowStart};
 
 impl<O: Observer> World<'_, O> {
     pub(crate) fn on_term_end(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
         let subscription = self.sub(id);
         if subscription.status == Status::Suspended {
-            self.delete(id, Rule::SuspendAtTermEnd, "still suspended when its term ended");
-            return Ok(());
+            return match self.policy.term_end_suspended {
+                SuspendedAtTermEnd::Delete => {
+                    self.delete(id, Rule::SuspendAtTermEnd, "still suspended when its term ended");
+                    Ok(())
+                }
+                SuspendedAtTermEnd::Disable => self.end_in_phase(id, Status::Disabled, self.policy.suspended_disabled_days, Rule::SuspendAtTermEnd),
+            };
         }
-        if let Some(parent) = subscription.parent {
+        if let Some(parent) = subscription.parent
+            && !self.policy.addons_own_terms
+        {
             // ADDON-ALIGN: the add-on's term is its base's; the base (created earlier) has
             // already renewed or been deleted at this instant.
             let base = self.sub(parent);
@@ -32,10 +39,32 @@ impl<O: Observer> World<'_, O> {
         if subscription.cancel_scheduled {
             self.delete(id, Rule::CancelAfterWindow, "the cancellation scheduled for the end of the term");
         } else if !subscription.auto_renew {
-            self.delete(id, Rule::RenewTerm, "its term ended and auto-renew is off");
+            match self.policy.term_end_not_renewed {
+                NotRenewedAtTermEnd::Delete => self.delete(id, Rule::RenewTerm, "its term ended and auto-renew is off"),
+                NotRenewedAtTermEnd::Expire => {
+                    self.sub_mut(id).expired_at_term_end = true;
+                    self.end_in_phase(id, Status::Expired, self.policy.expired_days, Rule::RenewTerm)?;
+                }
+            }
         } else {
             self.renew(id, Rule::RenewTerm)?;
         }
+        Ok(())
+    }
+
+    /// nce-2022: the term ends in an expired or disabled state that lasts `days` before the
+    /// next phase (expired, then disabled, then deleted).
+    fn end_in_phase(&mut self, id: SubscriptionId, status: Status, days: u32, rule: Rule) -> Result<(), EngineError> {
+        let at = self.now.midnight_days_after(i64::from(days)).ok_or_else(|| self.overflow("a deletion date"))?;
+        let subscription = self.sub_mut(id);
+        subscription.status = status;
+        subscription.deletion_at = Some(at);
+        self.schedule(at, DueKind::RetentionDeletion, id.0);
+        let kind = if status == Status::Disabled { EventKind::Disabled } else { EventKind::Expired };
+        self.done(kind, Subject::Subscription(id), rule, |w| {
+            let next = if status == Status::Expired { "disabled" } else { "deleted" };
+            format!("{} {} at the end of its term; {next} on {}", w.label(id), status.phrase(), format_date(at.date()))
+        });
         Ok(())
     }
 
@@ -46,7 +75,13 @@ impl<O: Observer> World<'_, O> {
         let months = schedule.term_months.checked_mul(schedule.term_index + 1).ok_or_else(|| self.overflow("a term end"))?;
         let end = add_months_clamped(schedule.anchor, months).ok_or_else(|| self.overflow("a term end"))?;
         schedule.term_end_at = Instant::at_midnight(end);
-        self.sub_mut(id).schedule = Some(schedule);
+        let now = self.now;
+        let reopens_window = self.policy.cancel_window_from == WindowStart::LatestChange;
+        let subscription = self.sub_mut(id);
+        subscription.schedule = Some(schedule);
+        if reopens_window {
+            subscription.window_opened_at = now;
+        }
         self.schedule(schedule.term_end_at, DueKind::TermEnd, id.0);
         self.done(EventKind::Renewed, Subject::Subscription(id), rule, |w| {
             format!("{} renewed: new term {} to {}", w.label(id), format_date(schedule.term_start()), format_date(end))
@@ -72,7 +107,8 @@ impl<O: Observer> World<'_, O> {
                 "auto-renew cannot be changed in the US Government cloud".to_string()
             });
         }
-        if self.offer(subscription.offer).is_microsoft() || subscription.parent.is_some() {
+        let aligned_addon = subscription.parent.is_some() && !self.policy.addons_own_terms;
+        if (self.offer(subscription.offer).is_microsoft() && !self.policy.auto_renew_for_all) || aligned_addon {
             return self.refuse(ACTION, subject, Code::AutoRenewNotSupported, Rule::RenewToggle, |w| {
                 format!("{} is not a commercial marketplace subscription; auto-renew is always on", w.label(id))
             });

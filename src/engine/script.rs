@@ -5,6 +5,8 @@
 //! and in order, so the engine never has to report an input mistake: what it refuses, it
 //! refuses under a rule.
 
+use std::sync::Arc;
+
 use crate::engine::catalog::{BillingType, Catalog, Category, Country, Frequency, OfferId, Segment};
 use crate::engine::money::{Decimal, Money};
 use crate::engine::time::Instant;
@@ -173,11 +175,13 @@ pub struct Step {
     pub action: Option<Action>,
 }
 
+/// A script to run. The policy, catalog and partner are shared (`Arc`) so that the scripts of
+/// a generated population's customers cost nothing to build.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Script {
-    pub policy: Policy,
-    pub catalog: Catalog,
-    pub partner: Partner,
+    pub policy: Arc<Policy>,
+    pub catalog: Arc<Catalog>,
+    pub partner: Arc<Partner>,
     pub customers: Vec<Customer>,
     pub start: Instant,
     /// Run the clock to here after the last step.

@@ -14,19 +14,33 @@ use crate::engine::time::Instant;
 pub enum Status {
     Active,
     Suspended,
-    /// A Microsoft trial that was not converted in time (TRIAL-MS).
+    /// A Microsoft trial that was not converted in time (TRIAL-MS), or under nce-2022 a term
+    /// that ended without renewal.
     Expired,
+    /// nce-2022: out of service before deletion.
+    Disabled,
     Deleted,
 }
 
 impl Status {
-    pub const NAMES: &'static [&'static str] = &["active", "suspended", "expired", "deleted"];
+    pub const NAMES: &'static [&'static str] = &["active", "suspended", "expired", "disabled", "deleted"];
     pub fn name(self) -> &'static str {
         match self {
             Status::Active => "active",
             Status::Suspended => "suspended",
             Status::Expired => "expired",
+            Status::Disabled => "disabled",
             Status::Deleted => "deleted",
+        }
+    }
+    /// "has expired", "is disabled": the state in a sentence.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Status::Active => "is active",
+            Status::Suspended => "is suspended",
+            Status::Expired => "has expired",
+            Status::Disabled => "is disabled",
+            Status::Deleted => "was deleted",
         }
     }
     /// Who can use the service (SUSPEND: while suspended, administrators only).
@@ -34,7 +48,7 @@ impl Status {
         match self {
             Status::Active => "full",
             Status::Suspended | Status::Expired => "admins-only",
-            Status::Deleted => "none",
+            Status::Disabled | Status::Deleted => "none",
         }
     }
 }
@@ -111,6 +125,11 @@ pub struct Subscription {
     pub auto_renew: bool,
     pub cancel_scheduled: bool,
     pub ordered_at: Instant,
+    /// When the cancellation window last opened: the order, or under `cancel_window_from:
+    /// latest-change` the latest renewal or seat addition.
+    pub window_opened_at: Instant,
+    /// Expired at the end of a term that did not renew: disabled next, then deleted.
+    pub expired_at_term_end: bool,
     /// When the paid subscription began (purchase, trial conversion).
     pub paid_since: Option<Instant>,
     pub trial: Option<TrialState>,

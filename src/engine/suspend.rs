@@ -14,7 +14,8 @@ use crate::policy::{Permission, RetentionGap};
 impl<O: Observer> World<'_, O> {
     /// SUSPEND-RETENTION: R = min(retention_days + G, cap), G = days from the customer's
     /// account opening to the partner's first billing date on or after it.
-    pub(crate) fn retention_days(&self, id: SubscriptionId) -> (u32, u32) {
+    pub(crate) fn retention_days(&self, id: SubscriptionId) -> Option<(u32, u32)> {
+        let retention = self.policy.retention_days?;
         let customer = self.script.customer(self.sub(id).customer);
         let gap = match self.policy.retention_gap {
             RetentionGap::None => 0,
@@ -23,13 +24,16 @@ impl<O: Observer> World<'_, O> {
                 days_between(customer.opened, first_billing) as u32
             }
         };
-        let days = self.policy.retention_days + gap;
-        (self.policy.retention_cap_days.map_or(days, |cap| days.min(cap)), gap)
+        let days = retention + gap;
+        Some((self.policy.retention_cap_days.map_or(days, |cap| days.min(cap)), gap))
     }
 
     /// Sets and schedules the deletion date, counted from now.
     pub(crate) fn schedule_retention_deletion(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
-        let (days, gap) = self.retention_days(id);
+        let Some((days, gap)) = self.retention_days(id) else {
+            self.sub_mut(id).deletion_at = None;
+            return Ok(()); // this policy keeps a suspended subscription until its term ends
+        };
         let at = self.now.midnight_days_after(i64::from(days)).ok_or_else(|| self.overflow("a deletion date"))?;
         self.sub_mut(id).deletion_at = Some(at);
         self.schedule(at, DueKind::RetentionDeletion, id.0);
@@ -39,7 +43,7 @@ impl<O: Observer> World<'_, O> {
                 "{}: data is deleted on {} unless reactivated before (R = {days} days: {} + G {gap}{cap})",
                 world.label(id),
                 format_date(at.date()),
-                world.policy.retention_days
+                world.policy.retention_days.unwrap_or(0)
             )
         });
         Ok(())
@@ -61,8 +65,10 @@ impl<O: Observer> World<'_, O> {
             Status::Suspended => {
                 return Ok(self.refuse(ACTION, subject, Code::SubscriptionAlreadySuspended, Rule::Suspend, |w| format!("{} is already suspended", w.label(id))));
             }
-            Status::Expired => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::Suspend, |w| format!("{} has expired", w.label(id))));
+            Status::Expired | Status::Disabled => {
+                return Ok(
+                    self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::Suspend, |w| format!("{} {}", w.label(id), w.sub(id).status.phrase()))
+                );
             }
             Status::Active => {}
         }
@@ -80,11 +86,18 @@ impl<O: Observer> World<'_, O> {
 
     fn suspend_one(&mut self, id: SubscriptionId, reason: SuspendReason, with_base: bool) -> Result<(), EngineError> {
         let now = self.now;
+        let disables_auto_renew = self.policy.suspend_disables_auto_renew;
         let subscription = self.sub_mut(id);
         subscription.status = Status::Suspended;
         subscription.suspended_at = Some(now);
         subscription.suspend_reason = Some(reason);
         subscription.suspended_with_base = with_base;
+        if disables_auto_renew && subscription.auto_renew {
+            subscription.auto_renew = false;
+            self.done(EventKind::AutoRenewChanged, Subject::Subscription(id), Rule::Suspend, |w| {
+                format!("{}: auto-renew switched off by the suspension", w.label(id))
+            });
+        }
         self.schedule_retention_deletion(id)?;
         self.suspension_credit(id)
     }
@@ -97,7 +110,7 @@ impl<O: Observer> World<'_, O> {
         let (Some(schedule), Some(paid_since)) = (subscription.schedule, subscription.paid_since) else {
             return Ok(()); // trials and usage: nothing was charged
         };
-        if subscription.standing.is_empty() {
+        if subscription.standing.is_empty() || !self.policy.suspension_credit {
             return Ok(());
         }
         self.hit(Rule::SuspendCredit);
@@ -106,29 +119,8 @@ impl<O: Observer> World<'_, O> {
         if days_since_purchase < i64::from(self.policy.suspend_full_credit_days) {
             return self.credit_everything(id, LineKind::ProrateCredit, Rule::BillSuspendCredit);
         }
-        let covering = self.take_charges_covering(id, today);
-        if covering.is_empty() {
-            return Ok(());
-        }
-        let period = schedule.period();
-        let days = period.days_from(today);
-        let quantity = self.sub(id).quantity;
-        let rate_days = self.rate_days(&schedule);
-        let (amount, computation) = self.prorate(schedule.period_price, days, rate_days, quantity)?;
-        let amount = amount.checked_neg().ok_or_else(|| self.overflow("a credit"))?;
-        let posting = crate::engine::ledger::Posting {
-            kind: LineKind::ProrateCredit,
-            first_day: today,
-            last_day: period.last_day,
-            quantity,
-            unit_price: schedule.period_price,
-            days: days as u32,
-            amount,
-            rule: Rule::BillSuspendCredit,
-            computation,
-        };
-        self.post(id, posting, false);
-        Ok(())
+        let _ = schedule;
+        self.credit_rest_of_period(id, LineKind::ProrateCredit, Rule::BillSuspendCredit)
     }
 
     pub(crate) fn reactivate(&mut self, reference: SubscriptionRef) -> Result<StepResult, EngineError> {
@@ -189,11 +181,24 @@ impl<O: Observer> World<'_, O> {
         Ok(())
     }
 
-    pub(crate) fn on_retention_deletion(&mut self, id: SubscriptionId) {
-        let status = self.sub(id).status;
-        if matches!(status, Status::Suspended | Status::Expired) {
-            self.delete(id, Rule::SuspendRetention, "the retention period ended");
+    pub(crate) fn on_retention_deletion(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
+        let subscription = self.sub(id);
+        match subscription.status {
+            Status::Expired if subscription.expired_at_term_end => {
+                // nce-2022: expired, then disabled, then deleted.
+                let at = self.now.midnight_days_after(i64::from(self.policy.disabled_days)).ok_or_else(|| self.overflow("a deletion date"))?;
+                let subscription = self.sub_mut(id);
+                subscription.status = Status::Disabled;
+                subscription.deletion_at = Some(at);
+                self.schedule(at, DueKind::RetentionDeletion, id.0);
+                self.done(EventKind::Disabled, Subject::Subscription(id), Rule::RenewTerm, |w| {
+                    format!("{} disabled after its expired period; deleted on {}", w.label(id), format_date(at.date()))
+                });
+            }
+            Status::Suspended | Status::Expired | Status::Disabled => self.delete(id, Rule::SuspendRetention, "the retention period ended"),
+            Status::Active | Status::Deleted => {}
         }
+        Ok(())
     }
 
     /// Deletes a subscription with its data, and its add-ons with it.

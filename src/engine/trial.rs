@@ -16,10 +16,30 @@ impl<O: Observer> World<'_, O> {
     /// (TRIAL-ISV-AUTO); a Microsoft trial expires (TRIAL-MS) and is deleted after the
     /// retention period (SUSPEND-RETENTION).
     pub(crate) fn on_trial_end(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
+        let converts_to = self.offer(self.sub(id).offer).trial.as_ref().and_then(|t| t.converts_to);
         let subscription = self.sub_mut(id);
         let trial = subscription.trial.as_mut().expect("checked by the queue");
         trial.over = true;
-        if trial.microsoft {
+        if trial.microsoft
+            && self.policy.microsoft_trials_convert
+            && let Some(paid) = converts_to
+        {
+            // nce-2022: trials convert to paid by themselves, with their licenses.
+            let frequency = self.offer(paid).default_frequency();
+            let subscription = self.sub_mut(id);
+            subscription.offer = paid;
+            subscription.auto_renew = true;
+            subscription.billing = Some(frequency);
+            self.hit(Rule::RenewDefault);
+            self.done(EventKind::TrialConverted, Subject::Subscription(id), Rule::TrialMs, |world| {
+                format!("{}: the trial ended and converts to {} by itself under this policy", world.label(id), world.offer(paid).id)
+            });
+            self.start_paid_term(id, frequency)?;
+            self.schedule(self.now, DueKind::PeriodStart, id.0);
+            return Ok(());
+        }
+        let subscription = self.sub_mut(id);
+        if subscription.trial.is_some_and(|t| t.microsoft) {
             subscription.status = Status::Expired;
             self.done(EventKind::TrialExpired, Subject::Subscription(id), Rule::TrialMs, |world| {
                 format!("{}: the trial ended without conversion and expired", world.label(id))

@@ -213,7 +213,7 @@ impl<'s, O: Observer> World<'s, O> {
         match due.kind {
             DueKind::TrialEnd => self.on_trial_end(id)?,
             DueKind::TermEnd => self.on_term_end(id)?,
-            DueKind::RetentionDeletion => self.on_retention_deletion(id),
+            DueKind::RetentionDeletion => self.on_retention_deletion(id)?,
             DueKind::PeriodStart => self.begin_next_period(id)?,
             DueKind::Invoice => unreachable!("handled above"),
         }

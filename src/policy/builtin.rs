@@ -4,7 +4,12 @@
 use crate::policy::Policy;
 
 /// Name and text of every built-in policy, in the order `cspsim policies` lists them.
-pub const DOCUMENTS: &[(&str, &str)] = &[("csp-2020", include_str!("../../policies/csp-2020.yaml"))];
+pub const DOCUMENTS: &[(&str, &str)] = &[
+    ("csp-2020", include_str!("../../policies/csp-2020.yaml")),
+    ("marketplace-72h", include_str!("../../policies/marketplace-72h.yaml")),
+    ("nce-2022", include_str!("../../policies/nce-2022.yaml")),
+    ("sovereign-60d", include_str!("../../policies/sovereign-60d.yaml")),
+];
 
 pub fn names() -> impl Iterator<Item = &'static str> + Clone {
     DOCUMENTS.iter().map(|(name, _)| *name)

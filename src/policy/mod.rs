@@ -115,6 +115,40 @@ pub enum CancelRefund {
     Prorated,
 }
 
+/// Which subscriptions `cancel` applies to (CANCEL-MICROSOFT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelScope {
+    /// csp-2020: ISV (commercial marketplace) subscriptions only; Microsoft ones are suspended.
+    Marketplace,
+    /// nce-2022: every subscription, inside its window.
+    All,
+}
+
+/// When a subscription's cancellation window opens (CANCEL-WINDOW).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowStart {
+    /// At the order.
+    Order,
+    /// At the order, and again at each renewal and each seat addition (nce-2022).
+    LatestChange,
+}
+
+/// What happens to a subscription at term end while suspended (SUSPEND-AT-TERM-END).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SuspendedAtTermEnd {
+    Delete,
+    /// Disabled, then deleted `suspended_disabled_days` later (nce-2022).
+    Disable,
+}
+
+/// What happens at the end of a term that does not renew (RENEW-TERM).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotRenewedAtTermEnd {
+    Delete,
+    /// Expired for `expired_days`, then disabled for `disabled_days`, then deleted (nce-2022).
+    Expire,
+}
+
 /// Every parameter of a policy. The engine reads these and nothing else.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
@@ -124,7 +158,9 @@ pub struct Policy {
     pub cancel_window_annual: Duration,
     pub post_window_cancel: PostWindowCancel,
     pub cancel_refund: CancelRefund,
-    pub retention_days: u32,
+    /// `None`: a suspended subscription is never deleted for retention (nce-2022 holds it to
+    /// term end).
+    pub retention_days: Option<u32>,
     pub retention_cap_days: Option<u32>,
     pub retention_gap: RetentionGap,
     pub addon_reactivate_with_base: bool,
@@ -137,6 +173,22 @@ pub struct Policy {
     pub microsoft_trial_licenses: u32,
     pub isv_usage_transactable: bool,
     pub role_matrix: RoleMatrix,
+    // Parameters that differ in the later policies (RULES.md, "Later policies").
+    pub cancel_scope: CancelScope,
+    pub cancel_window_from: WindowStart,
+    /// Seat reductions only inside the cancellation window (nce-2022).
+    pub reductions_only_in_window: bool,
+    pub auto_renew_for_all: bool,
+    pub bill_while_suspended: bool,
+    pub suspension_credit: bool,
+    pub suspend_disables_auto_renew: bool,
+    pub term_end_suspended: SuspendedAtTermEnd,
+    pub suspended_disabled_days: u32,
+    pub term_end_not_renewed: NotRenewedAtTermEnd,
+    pub expired_days: u32,
+    pub disabled_days: u32,
+    pub microsoft_trials_convert: bool,
+    pub addons_own_terms: bool,
 }
 
 /// A parameter value as written in a policy document or an override, before parsing.
@@ -298,13 +350,13 @@ pub static PARAMETERS: &[Parameter] = &[
     },
     Parameter {
         name: "retention_days",
-        doc: "days a suspended subscription is kept before deletion, before the gap G (SUSPEND-RETENTION)",
-        expected: "a number of days",
+        doc: "days a suspended subscription is kept before deletion, before the gap G, or none to keep it until term end (SUSPEND-RETENTION)",
+        expected: "a number of days, or none",
         apply: |p, v| {
-            p.retention_days = parse_days(v)?;
+            p.retention_days = none_or(v, parse_days)?;
             Ok(())
         },
-        show: |p| p.retention_days.to_string(),
+        show: |p| show_optional(p.retention_days),
     },
     Parameter {
         name: "retention_cap_days",
@@ -428,6 +480,170 @@ pub static PARAMETERS: &[Parameter] = &[
         show: |p| p.isv_usage_transactable.to_string(),
     },
     Parameter {
+        name: "cancel_scope",
+        doc: "which subscriptions can be cancelled: marketplace (ISV) ones, or all inside their window (CANCEL-MICROSOFT)",
+        expected: "marketplace or all",
+        apply: |p, v| {
+            p.cancel_scope = match parse_choice(v, &["marketplace", "all"])? {
+                "all" => CancelScope::All,
+                _ => CancelScope::Marketplace,
+            };
+            Ok(())
+        },
+        show: |p| match p.cancel_scope {
+            CancelScope::Marketplace => "marketplace".into(),
+            CancelScope::All => "all".into(),
+        },
+    },
+    Parameter {
+        name: "cancel_window_from",
+        doc: "when the cancellation window opens: at the order, or again at each renewal and seat addition (CANCEL-WINDOW)",
+        expected: "order or latest-change",
+        apply: |p, v| {
+            p.cancel_window_from = match parse_choice(v, &["order", "latest-change"])? {
+                "latest-change" => WindowStart::LatestChange,
+                _ => WindowStart::Order,
+            };
+            Ok(())
+        },
+        show: |p| match p.cancel_window_from {
+            WindowStart::Order => "order".into(),
+            WindowStart::LatestChange => "latest-change".into(),
+        },
+    },
+    Parameter {
+        name: "reductions_only_in_window",
+        doc: "seat reductions are allowed only inside the cancellation window (QTY-CHANGE)",
+        expected: "true or false",
+        apply: |p, v| {
+            p.reductions_only_in_window = parse_bool(v)?;
+            Ok(())
+        },
+        show: |p| p.reductions_only_in_window.to_string(),
+    },
+    Parameter {
+        name: "auto_renew_for_all",
+        doc: "auto-renew can be switched for every subscription, not only marketplace ones (RENEW-TOGGLE)",
+        expected: "true or false",
+        apply: |p, v| {
+            p.auto_renew_for_all = parse_bool(v)?;
+            Ok(())
+        },
+        show: |p| p.auto_renew_for_all.to_string(),
+    },
+    Parameter {
+        name: "bill_while_suspended",
+        doc: "suspended subscriptions keep being billed (SUSPEND-NO-BILL)",
+        expected: "true or false",
+        apply: |p, v| {
+            p.bill_while_suspended = parse_bool(v)?;
+            Ok(())
+        },
+        show: |p| p.bill_while_suspended.to_string(),
+    },
+    Parameter {
+        name: "suspension_credit",
+        doc: "suspending credits the unused charge (SUSPEND-CREDIT)",
+        expected: "true or false",
+        apply: |p, v| {
+            p.suspension_credit = parse_bool(v)?;
+            Ok(())
+        },
+        show: |p| p.suspension_credit.to_string(),
+    },
+    Parameter {
+        name: "suspend_disables_auto_renew",
+        doc: "suspending switches auto-renew off (SUSPEND)",
+        expected: "true or false",
+        apply: |p, v| {
+            p.suspend_disables_auto_renew = parse_bool(v)?;
+            Ok(())
+        },
+        show: |p| p.suspend_disables_auto_renew.to_string(),
+    },
+    Parameter {
+        name: "term_end_suspended",
+        doc: "a subscription still suspended at term end is deleted, or disabled and deleted later (SUSPEND-AT-TERM-END)",
+        expected: "delete or disable",
+        apply: |p, v| {
+            p.term_end_suspended = match parse_choice(v, &["delete", "disable"])? {
+                "disable" => SuspendedAtTermEnd::Disable,
+                _ => SuspendedAtTermEnd::Delete,
+            };
+            Ok(())
+        },
+        show: |p| match p.term_end_suspended {
+            SuspendedAtTermEnd::Delete => "delete".into(),
+            SuspendedAtTermEnd::Disable => "disable".into(),
+        },
+    },
+    Parameter {
+        name: "suspended_disabled_days",
+        doc: "days a subscription disabled at term end (while suspended) is kept before deletion",
+        expected: "a number of days",
+        apply: |p, v| {
+            p.suspended_disabled_days = parse_days(v)?;
+            Ok(())
+        },
+        show: |p| p.suspended_disabled_days.to_string(),
+    },
+    Parameter {
+        name: "term_end_not_renewed",
+        doc: "a term that does not renew ends in deletion, or in expired then disabled states (RENEW-TERM)",
+        expected: "delete or expire",
+        apply: |p, v| {
+            p.term_end_not_renewed = match parse_choice(v, &["delete", "expire"])? {
+                "expire" => NotRenewedAtTermEnd::Expire,
+                _ => NotRenewedAtTermEnd::Delete,
+            };
+            Ok(())
+        },
+        show: |p| match p.term_end_not_renewed {
+            NotRenewedAtTermEnd::Delete => "delete".into(),
+            NotRenewedAtTermEnd::Expire => "expire".into(),
+        },
+    },
+    Parameter {
+        name: "expired_days",
+        doc: "days an expired subscription stays expired before it is disabled",
+        expected: "a number of days",
+        apply: |p, v| {
+            p.expired_days = parse_days(v)?;
+            Ok(())
+        },
+        show: |p| p.expired_days.to_string(),
+    },
+    Parameter {
+        name: "disabled_days",
+        doc: "days a disabled subscription is kept before deletion",
+        expected: "a number of days",
+        apply: |p, v| {
+            p.disabled_days = parse_days(v)?;
+            Ok(())
+        },
+        show: |p| p.disabled_days.to_string(),
+    },
+    Parameter {
+        name: "microsoft_trials_convert",
+        doc: "Microsoft trials convert to paid by themselves at the end of the trial (TRIAL-MS)",
+        expected: "true or false",
+        apply: |p, v| {
+            p.microsoft_trials_convert = parse_bool(v)?;
+            Ok(())
+        },
+        show: |p| p.microsoft_trials_convert.to_string(),
+    },
+    Parameter {
+        name: "addons_own_terms",
+        doc: "add-ons keep their own terms and can be bought from the catalog (ADDON-ALIGN)",
+        expected: "true or false",
+        apply: |p, v| {
+            p.addons_own_terms = parse_bool(v)?;
+            Ok(())
+        },
+        show: |p| p.addons_own_terms.to_string(),
+    },
+    Parameter {
         name: "role_matrix",
         doc: "which roles may take each action; an override replaces the named actions only (ROLE-MATRIX)",
         expected: "a mapping of action to a list of roles",
@@ -488,7 +704,7 @@ impl Policy {
             cancel_window_annual: Duration::from_days(14),
             post_window_cancel: PostWindowCancel::ScheduleAtRenewal,
             cancel_refund: CancelRefund::Full,
-            retention_days: 90,
+            retention_days: Some(90),
             retention_cap_days: Some(120),
             retention_gap: RetentionGap::AccountOpeningToFirstBilling,
             addon_reactivate_with_base: true,
@@ -501,6 +717,20 @@ impl Policy {
             microsoft_trial_licenses: 25,
             isv_usage_transactable: false,
             role_matrix,
+            cancel_scope: CancelScope::Marketplace,
+            cancel_window_from: WindowStart::Order,
+            reductions_only_in_window: false,
+            auto_renew_for_all: false,
+            bill_while_suspended: false,
+            suspension_credit: true,
+            suspend_disables_auto_renew: false,
+            term_end_suspended: SuspendedAtTermEnd::Delete,
+            suspended_disabled_days: 120,
+            term_end_not_renewed: NotRenewedAtTermEnd::Delete,
+            expired_days: 30,
+            disabled_days: 90,
+            microsoft_trials_convert: false,
+            addons_own_terms: false,
         }
     }
 }

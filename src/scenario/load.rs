@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -18,6 +19,7 @@ use crate::engine::script::{
 use crate::engine::time::{Duration, Instant, parse_date, parse_instant};
 use crate::expect::{Check, CheckKind, Expectation, LineExpectation, SUBSCRIPTION_FIELDS, StepExpectations};
 use crate::policy::{Policy, Role, builtin};
+use crate::population::{PopulationSpec, PurchaseMix, Rates};
 use crate::scenario::builder::{Builder, with_placeholders};
 use crate::scenario::catalog_file::{self, decode_catalog, load_catalog_file};
 use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
@@ -41,6 +43,8 @@ pub struct LoadedScenario {
     pub rules: Vec<Rule>,
     pub script: Script,
     pub expectations: Vec<StepExpectations>,
+    /// A seeded customer base to simulate besides the hand-written customers (what-if runs).
+    pub population: Option<PopulationSpec>,
 }
 
 impl LoadedScenario {
@@ -56,6 +60,8 @@ impl LoadedScenario {
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
     pub policy: Option<Policy>,
+    /// Parameter values applied after the scenario's own overrides (a what-if sweep).
+    pub sweep: Vec<(String, crate::policy::ParameterValue)>,
 }
 
 pub fn load_scenario(path: &Path, display: &str, options: &LoadOptions) -> Result<LoadedScenario, Diagnostics> {
@@ -96,13 +102,15 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
         context.builder.error_at(located, format!("`until` ({until}) is before the last step ({})", last.0.at), "an instant at or after the last step");
     }
     let rules = context.rules(head.rules.as_deref().unwrap_or_default());
+    let population = head.population.as_ref().and_then(|section| context.population(section));
     let Context { policy, partner, start, handles, .. } = context;
     if !steps.complete || !customers.1 {
         // Bad steps or customers were reported; nothing runs.
         return Err(builder.diagnostics.finish());
     }
     let (steps, expectations): (Vec<Step>, Vec<StepExpectations>) = steps_built.into_iter().unzip();
-    let script = Script { policy, catalog, partner, customers: customers.0, start, until, steps, handles };
+    let script =
+        Script { policy: Arc::new(policy), catalog: Arc::new(catalog), partner: Arc::new(partner), customers: customers.0, start, until, steps, handles };
     let loaded = LoadedScenario {
         path: path.to_path_buf(),
         display: display.to_string(),
@@ -112,6 +120,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
         rules,
         script,
         expectations,
+        population,
     };
     builder.finish(Some(loaded))
 }
@@ -254,6 +263,10 @@ impl<'b, 'a> Context<'b, 'a> {
         if let Some(overrides) = &head.policy_overrides {
             builder.apply_parameters(&mut policy, overrides.iter());
         }
+        for (name, value) in &options.sweep {
+            // Checked when the sweep was parsed; a failure here is a bug.
+            policy.set(name, value).unwrap_or_else(|message| panic!("sweep {name}: {message}"));
+        }
         let start = match parse_instant(&head.start.value) {
             Ok(start) => start,
             Err(message) => {
@@ -310,6 +323,123 @@ impl<'b, 'a> Context<'b, 'a> {
                 None
             }
         }
+    }
+
+    /// A population section, checked: weights, offers, quantities, rates, the acting user.
+    fn population(&mut self, section: &Located<PopulationSection>) -> Option<PopulationSpec> {
+        let mut ok = true;
+        if !(1..=100_000_000).contains(&section.customers.value) {
+            self.builder.error_at(&section.customers, format!("{} customers is out of range", section.customers.value), "1 to 100000000 customers");
+            ok = false;
+        }
+        if !(1..=1200).contains(&section.months.value) {
+            self.builder.error_at(&section.months, format!("{} months is out of range", section.months.value), "1 to 1200 months");
+            ok = false;
+        }
+        let mut countries = Vec::new();
+        for (code, weight) in section.countries.iter().flatten() {
+            countries.push((catalog_file::country(self.builder, code), weight.value));
+        }
+        if countries.is_empty() {
+            countries.push((crate::engine::catalog::Country(*b"US"), 1));
+        }
+        let mut segments: Vec<(crate::engine::catalog::Segment, u32)> =
+            section.segments.iter().flatten().map(|(s, w)| (catalog_file::segment(s.value), w.value)).collect();
+        if segments.is_empty() {
+            segments.push((crate::engine::catalog::Segment::Commercial, 1));
+        }
+        for (what, total, at) in [
+            ("countries", countries.iter().map(|(_, w)| u64::from(*w)).sum::<u64>(), section.position),
+            ("segments", segments.iter().map(|(_, w)| u64::from(*w)).sum::<u64>(), section.position),
+            ("purchases", section.purchases.iter().map(|p| u64::from(p.weight.value)).sum::<u64>(), section.position),
+        ] {
+            if total == 0 {
+                self.builder.report(
+                    Diagnostic::new(self.builder.file, at, format!("the weights of the population's {what} add up to 0"))
+                        .expected("at least one weight above 0"),
+                );
+                ok = false;
+            }
+        }
+        let mut purchases = Vec::new();
+        for purchase in &section.purchases {
+            let Some(offer) = self.offer(&purchase.offer) else {
+                ok = false;
+                continue;
+            };
+            let catalog_offer = self.catalog.offer(offer);
+            if catalog_offer.billing != BillingType::License {
+                self.builder.error_at(&purchase.offer, format!("`{}` is usage-based; populations buy license offers", purchase.offer.value), "a license offer");
+                ok = false;
+            }
+            let (min, max) = match &purchase.quantity {
+                Some(q) => (q.min.as_ref().map_or(1, |m| m.value), q.max.as_ref().map_or(1, |m| m.value)),
+                None => (1, 1),
+            };
+            if min < 1 || max < min || max > catalog_file::MAX_QUANTITY {
+                self.builder.report(
+                    Diagnostic::new(self.builder.file, purchase.position, format!("the quantity range {min}..={max} is not valid")).expected("1 <= min <= max"),
+                );
+                ok = false;
+            }
+            let annual_percent = purchase.annual_percent.as_ref().map_or(0, |a| a.value);
+            if annual_percent > 100 {
+                let located = purchase.annual_percent.as_ref().expect("present");
+                self.builder.error_at(located, format!("{annual_percent} is not a percentage"), "0 to 100");
+                ok = false;
+            }
+            purchases.push(PurchaseMix { offer, weight: purchase.weight.value, quantity_min: min, quantity_max: max, annual_percent });
+        }
+        if section.purchases.is_empty() {
+            self.builder
+                .report(Diagnostic::new(self.builder.file, section.position, "the population buys nothing").expected("at least one entry in `purchases`"));
+            ok = false;
+        }
+        let mut rate = |value: &Option<Located<DecimalText>>| -> u32 {
+            let Some(value) = value else { return 0 };
+            match Decimal::parse(&value.value.0) {
+                Ok(decimal) if !decimal.is_negative() && decimal.scale <= 2 => {
+                    let basis_points = decimal.mantissa * 10_i128.pow(2 - decimal.scale);
+                    if basis_points <= 10_000 {
+                        return basis_points as u32;
+                    }
+                    self.builder.error_at(value, format!("{} percent is more than 100", value.value.0), "a monthly rate from 0 to 100 percent");
+                    ok = false;
+                    0
+                }
+                _ => {
+                    self.builder.error_at(
+                        value,
+                        format!("`{}` is not a percentage with at most two decimals", value.value.0),
+                        "a monthly rate such as 2.5 (percent)",
+                    );
+                    ok = false;
+                    0
+                }
+            }
+        };
+        let rates = match &section.monthly_rates {
+            None => Rates::default(),
+            Some(rates) => Rates {
+                quantity_change: rate(&rates.quantity_change),
+                suspend: rate(&rates.suspend),
+                reactivate: rate(&rates.reactivate),
+                cancel: rate(&rates.cancel),
+                auto_renew_off: rate(&rates.auto_renew_off),
+            },
+        };
+        let actor = self.user(&section.acting_user);
+        let spec = PopulationSpec {
+            customers: section.customers.value,
+            seed: section.seed.value,
+            months: section.months.value,
+            countries,
+            segments,
+            purchases,
+            rates,
+            actor: actor?,
+        };
+        ok.then_some(spec)
     }
 
     fn rules(&mut self, rules: &[Located<String>]) -> Vec<Rule> {

@@ -1,0 +1,120 @@
+//! The numbers a what-if run keeps: money billed and credited per month, refused actions, and
+//! how subscriptions ended. Collected by a counting observer that never formats a word, and
+//! added up across customers (sums, so the order of addition cannot change them).
+
+use chrono::Datelike;
+
+use crate::engine::observe::{Event, Invoice, Observer, StepResult};
+use crate::engine::state::{Status, Subscription};
+use crate::engine::time::Instant;
+
+/// One month's money and refusals, in cents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Month {
+    pub billed: i64,
+    pub credited: i64,
+    pub refused: u64,
+}
+
+/// Totals of a run, or of many runs added together.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metrics {
+    /// Month 0 is the month of the start.
+    pub months: Vec<Month>,
+    pub active_at_end: u64,
+    pub deleted_at_end: u64,
+    pub subscriptions: u64,
+    pub customers: u64,
+    pub events: u64,
+}
+
+impl Metrics {
+    pub fn add(&mut self, other: &Metrics) {
+        if self.months.len() < other.months.len() {
+            self.months.resize(other.months.len(), Month::default());
+        }
+        for (mine, theirs) in self.months.iter_mut().zip(&other.months) {
+            mine.billed += theirs.billed;
+            mine.credited += theirs.credited;
+            mine.refused += theirs.refused;
+        }
+        self.active_at_end += other.active_at_end;
+        self.deleted_at_end += other.deleted_at_end;
+        self.subscriptions += other.subscriptions;
+        self.customers += other.customers;
+        self.events += other.events;
+    }
+
+    pub fn billed(&self) -> i64 {
+        self.months.iter().map(|m| m.billed).sum()
+    }
+    pub fn credited(&self) -> i64 {
+        self.months.iter().map(|m| m.credited).sum()
+    }
+    pub fn refused(&self) -> u64 {
+        self.months.iter().map(|m| m.refused).sum()
+    }
+
+    /// Adds the final state of one run.
+    pub fn add_final_state(&mut self, subscriptions: &[Subscription]) {
+        self.subscriptions += subscriptions.len() as u64;
+        self.active_at_end += subscriptions.iter().filter(|s| s.status == Status::Active).count() as u64;
+        self.deleted_at_end += subscriptions.iter().filter(|s| s.status == Status::Deleted).count() as u64;
+    }
+}
+
+/// Counts money and refusals by month from a run's reports.
+pub struct MetricsObserver {
+    pub metrics: Metrics,
+    start_month: i32,
+    step_months: Vec<usize>,
+}
+
+pub fn month_number(instant: Instant) -> i32 {
+    let date = instant.date();
+    date.year() * 12 + date.month0() as i32
+}
+
+impl MetricsObserver {
+    /// `steps` are the instants of the script's steps (refusals are counted in their month).
+    pub fn new(start: Instant, months: usize, steps: impl Iterator<Item = Instant>) -> Self {
+        let start_month = month_number(start);
+        let step_months = steps.map(|at| (month_number(at) - start_month).max(0) as usize).collect();
+        MetricsObserver { metrics: Metrics { months: vec![Month::default(); months], customers: 1, ..Metrics::default() }, start_month, step_months }
+    }
+
+    fn month(&mut self, index: usize) -> &mut Month {
+        if index >= self.metrics.months.len() {
+            self.metrics.months.resize(index + 1, Month::default());
+        }
+        &mut self.metrics.months[index]
+    }
+}
+
+impl Observer for MetricsObserver {
+    const WANTS_DETAIL: bool = false;
+
+    fn event(&mut self, _event: Event, _detail: String) {
+        self.metrics.events += 1;
+    }
+
+    fn invoice(&mut self, invoice: Invoice) {
+        let index = (invoice.date.year() * 12 + invoice.date.month0() as i32 - self.start_month).max(0) as usize;
+        let month = self.month(index);
+        for line in &invoice.lines {
+            let cents = line.amount.cents();
+            if cents >= 0 {
+                month.billed += cents;
+            } else {
+                month.credited += cents;
+            }
+        }
+    }
+
+    fn step_finished(&mut self, step: usize, result: StepResult, _subscriptions: &[Subscription]) {
+        if result.refusal.is_some() {
+            let index = self.step_months.get(step).copied().unwrap_or(0);
+            self.month(index).refused += 1;
+        }
+    }
+}
