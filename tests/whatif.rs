@@ -1,0 +1,128 @@
+//! What-if numbers pinned against a second, straightforward computation that does not use
+//! the engine: a small population, two policies, every metric.
+
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate};
+use cspsim::engine::Limits;
+use cspsim::engine::script::Action;
+use cspsim::scenario::load::{LoadOptions, load_scenario};
+use cspsim::whatif::{resolve_policy, simulate};
+
+const PRICE_CENTS: i64 = 3200; // m365-e3, per license per month
+
+fn load(policy: &str) -> cspsim::scenario::load::LoadedScenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/whatif/suspend-population.yaml");
+    let options = LoadOptions { policy: Some(resolve_policy(policy).unwrap()), sweep: Vec::new() };
+    load_scenario(&path, "suspend-population.yaml", &options).unwrap_or_else(|d| panic!("{d}"))
+}
+
+/// `date` plus `months` months, the day clamped to the month's last day.
+fn plus_months(date: NaiveDate, months: u32) -> NaiveDate {
+    let index = date.year() * 12 + date.month0() as i32 + months as i32;
+    let (year, month) = (index / 12, (index % 12) as u32 + 1);
+    (1..=date.day()).rev().find_map(|day| NaiveDate::from_ymd_opt(year, month, day)).unwrap()
+}
+
+/// Half-up to whole cents of `numerator / denominator` (both positive).
+fn half_up(numerator: i64, denominator: i64) -> i64 {
+    (2 * numerator + denominator) / (2 * denominator)
+}
+
+/// Each customer's purchase (date, licenses) and suspension date, as the generator made them.
+fn customers(loaded: &cspsim::scenario::load::LoadedScenario) -> Vec<(NaiveDate, i64, NaiveDate)> {
+    let population = loaded.population.as_ref().unwrap();
+    (0..population.customers)
+        .map(|index| {
+            let script = population.customer_script(&loaded.script, index);
+            let Some(Action::Buy { lines, .. }) = &script.steps[0].action else { panic!("a purchase first") };
+            let quantity = lines[0].quantity.unwrap();
+            let suspended = script.steps.iter().find(|s| matches!(s.action, Some(Action::Suspend { .. }))).expect("every customer suspends").at;
+            (script.steps[0].at.date(), quantity, suspended.date())
+        })
+        .collect()
+}
+
+#[test]
+fn csp_2020_credits_the_suspension_and_deletes_the_subscription() {
+    let loaded = load("csp-2020");
+    let metrics = simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden()).unwrap();
+    let (mut billed, mut credited) = (0, 0);
+    for (bought, quantity, suspended) in customers(&loaded) {
+        // Monthly periods from the purchase date; those starting by the suspension are charged.
+        let mut k = 0;
+        let mut charges = Vec::new();
+        while plus_months(bought, k) <= suspended {
+            charges.push(PRICE_CENTS * quantity);
+            k += 1;
+        }
+        billed += charges.iter().sum::<i64>();
+        if (suspended - bought).num_days() < 30 {
+            credited -= charges.iter().sum::<i64>();
+        } else {
+            let period_start = plus_months(bought, k - 1);
+            let period_end = plus_months(bought, k);
+            let period_days = (period_end - period_start).num_days();
+            let days_left = (period_end - suspended).num_days();
+            credited -= half_up(days_left * PRICE_CENTS * quantity, period_days);
+        }
+    }
+    assert_eq!(metrics.billed(), billed);
+    assert_eq!(metrics.credited(), credited);
+    assert_eq!(metrics.active_at_end, 0, "every subscription was deleted 90 days after its suspension");
+    assert_eq!(metrics.deleted_at_end, 300);
+    assert_eq!(metrics.refused(), 0);
+    assert_eq!(metrics.customers, 300);
+}
+
+#[test]
+fn nce_2022_keeps_billing_a_suspended_subscription_until_its_term_ends() {
+    let loaded = load("nce-2022");
+    let metrics = simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden()).unwrap();
+    let horizon = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+    let mut billed = 0;
+    for (bought, quantity, _) in customers(&loaded) {
+        // Every monthly period of the 12-month term that starts by the last invoice (2023-01-01)
+        // is billed, suspended or not; the term ends at 12 months.
+        let periods = (0..12).filter(|k| plus_months(bought, *k) <= horizon).count() as i64;
+        billed += periods * PRICE_CENTS * quantity;
+    }
+    assert_eq!(metrics.billed(), billed);
+    assert_eq!(metrics.credited(), 0, "nce-2022 gives no suspension credit");
+    assert_eq!(metrics.active_at_end, 0, "suspended (or disabled at term end), never active");
+    assert_eq!(metrics.deleted_at_end, 0, "nce-2022 deletes 120 days after the term ends");
+    assert_eq!(metrics.refused(), 0);
+}
+
+#[test]
+fn the_what_if_command_writes_both_csvs_and_the_chart_and_compares_the_policies() {
+    let out = tempfile::tempdir().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/whatif/suspend-population.yaml");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cspsim"))
+        .args(["whatif", "--policy", "csp-2020", "--policy", "nce-2022", path.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--jobs", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = std::fs::read_to_string(out.path().join("whatif.csv")).unwrap();
+    assert!(summary.starts_with("scenario,metric,csp-2020,nce-2022,difference\r\n"), "{summary}");
+    let csp = simulate(&load("csp-2020"), Limits::default(), &indicatif::ProgressBar::hidden()).unwrap();
+    let nce = simulate(&load("nce-2022"), Limits::default(), &indicatif::ProgressBar::hidden()).unwrap();
+    let net = |m: &cspsim::whatif::metrics::Metrics| m.billed() + m.credited();
+    let money = |cents: i64| cspsim::engine::money::Money::from_cents(cents).to_string();
+    let row = format!("suspend-population.yaml,net,{},{},{}", money(net(&csp)), money(net(&nce)), money(net(&nce) - net(&csp)));
+    assert!(summary.contains(&row), "{row}\n{summary}");
+    let monthly = std::fs::read_to_string(out.path().join("whatif_monthly.csv")).unwrap();
+    assert!(monthly.contains("suspend-population.yaml,2022-02,billed,"));
+    let svg = std::fs::read_to_string(out.path().join("whatif.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.matches("<polyline").count() == 2);
+}
+
+#[test]
+fn populations_expand_the_same_way_whatever_the_thread_count() {
+    let loaded = load("csp-2020");
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let four = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+    let a = one.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden()).unwrap());
+    let b = four.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden()).unwrap());
+    assert_eq!(a, b);
+}
