@@ -160,9 +160,12 @@ pub struct BenchArgs {
     /// Simulated months.
     #[arg(long, default_value_t = 36)]
     pub months: u32,
-    /// Policies to compare in each measurement.
+    /// Policies to compare in the what-if measurement (default csp-2020 and nce-2022).
     #[arg(long = "policy")]
     pub policies: Vec<String>,
+    /// Size of the hand-written suite to check (copies of the bundled scenarios; 0 skips it).
+    #[arg(long, default_value_t = 1000)]
+    pub suite: usize,
     #[arg(short = 'j', long)]
     pub jobs: Option<usize>,
 }

@@ -26,6 +26,62 @@ fn reset_peak_memory() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Checks a suite of `size` hand-written scenarios (copies of `scenarios/`, each with an
+/// accepted snapshot) the way `cspsim check` does, reports included, and times it.
+fn bench_suite(size: usize, jobs: usize) -> Result<String, String> {
+    use crate::snapshot::{SnapshotRoot, accept_pending};
+    use crate::suite::{Status, SuiteOptions, discover, run_all};
+    let originals = discover(&[std::path::PathBuf::from("scenarios")])?;
+    if originals.is_empty() {
+        return Err("no scenarios/ folder here to copy".into());
+    }
+    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let root = scratch.path().join("scenarios");
+    let copies = size.div_ceil(originals.len());
+    let catalogs = Path::new("scenarios/catalogs");
+    let mut written = 0;
+    for copy in 0..copies {
+        let folder = root.join(format!("copy-{copy:03}"));
+        std::fs::create_dir_all(folder.join("catalogs")).map_err(|e| e.to_string())?;
+        for entry in std::fs::read_dir(catalogs).map_err(|e| e.to_string())? {
+            let entry = entry.map_err(|e| e.to_string())?;
+            std::fs::copy(entry.path(), folder.join("catalogs").join(entry.file_name())).map_err(|e| e.to_string())?;
+        }
+        for original in &originals {
+            if written == size {
+                break;
+            }
+            let target = folder.join(&original.display);
+            std::fs::create_dir_all(target.parent().expect("a folder")).map_err(|e| e.to_string())?;
+            // Scenarios in subfolders name their catalog `../catalogs/...`: keep that working.
+            let text = std::fs::read_to_string(&original.path).map_err(|e| e.to_string())?;
+            std::fs::write(&target, text).map_err(|e| e.to_string())?;
+            written += 1;
+        }
+    }
+    let files = discover(std::slice::from_ref(&root))?;
+    let mut options = SuiteOptions {
+        snapshots: SnapshotRoot::Beside,
+        compare_snapshots: true,
+        require_snapshots: false,
+        write_pending: true,
+        limits: Limits::default(),
+        load: LoadOptions::default(),
+    };
+    let hidden = indicatif::ProgressBar::hidden();
+    run_all(&files, &options, jobs, &hidden);
+    accept_pending(&scratch.path().join("snapshots")).map_err(|e| e.to_string())?;
+    options.require_snapshots = true;
+    options.write_pending = false;
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let runs = run_all(&files, &options, jobs, &hidden);
+    crate::report::csv_reports::write_reports(&scratch.path().join("reports"), &runs).map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let passed = runs.iter().filter(|r| r.status == Status::Pass).count();
+    Ok(format!("check of a {}-scenario suite (snapshots compared, reports written): {seconds:.3} s, {passed} passed", runs.len()))
+}
+
 pub fn command(args: &BenchArgs) -> u8 {
     let jobs = match jobs_or_default(args.jobs) {
         Ok(jobs) => jobs,
@@ -118,6 +174,15 @@ pub fn command(args: &BenchArgs) -> u8 {
             args.months,
             peak_memory_mib().map_or("n/a".to_string(), |m| format!("{m:.0}"))
         );
+    }
+    if args.suite > 0 {
+        match bench_suite(args.suite, jobs) {
+            Ok(line) => println!("{line}"),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return EXIT_INVALID;
+            }
+        }
     }
     EXIT_OK
 }
