@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{AcceptArgs, Cli, ColorChoice, Command, ExplainArgs, PoliciesArgs, RunArgs, SchemaArgs, SchemaKindArg};
 use crate::engine::Limits;
-use crate::engine::rules::Rule;
 use crate::report::csv_reports::write_reports;
 use crate::report::{junit::junit_xml, write_atomically};
 use crate::scenario::diagnostic::display_path;
@@ -375,11 +374,18 @@ fn policies(args: &PoliciesArgs) -> u8 {
             println!("  {}", policy.description);
         }
         for parameter in crate::policy::PARAMETERS {
+            if parameter.name == "role_matrix" {
+                println!("  {:<28} {}", parameter.name, parameter.doc);
+                for permission in crate::policy::Permission::ALL {
+                    let roles: Vec<&str> = policy.role_matrix.roles_for(permission).iter().map(|r| r.name()).collect();
+                    println!("    {:<26} {}", permission.name(), roles.join(", "));
+                }
+                continue;
+            }
             println!("  {:<28} {:<34} {}", parameter.name, policy.show(parameter.name).unwrap_or_default(), parameter.doc);
         }
         println!();
     }
-    let _ = Rule::ALL;
     EXIT_OK
 }
 

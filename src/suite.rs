@@ -190,6 +190,12 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun 
             return run;
         }
     };
+    if let Some(population) = &loaded.population {
+        run.warnings.push(format!(
+            "{}: its population of {} customers is simulated by `cspsim whatif`; `run` checks the hand-written part",
+            run.shown_path, population.customers
+        ));
+    }
     run.title = Some(loaded.title.clone());
     run.policy = Some(loaded.script.policy.name.clone());
     run.steps = loaded.script.steps.len();

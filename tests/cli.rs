@@ -173,3 +173,22 @@ fn explain_shows_rules_and_computations() {
     assert!(shown.contains("[BILL-QTY-CHANGE]"));
     assert!(shown.contains("step 2 (line 26)"));
 }
+
+#[test]
+fn an_overflow_stops_the_scenario_with_exit_2_naming_the_step() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = cspsim(root, &["run", "tests/inputs/run-errors/overflow.yaml", "--out", tempfile::tempdir().unwrap().path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let shown = text(&output);
+    assert!(shown.contains("tests/inputs/run-errors/overflow.yaml:12:"), "{shown}");
+    assert!(shown.contains("arithmetic overflow computing a period charge in step 2"), "{shown}");
+}
+
+#[test]
+fn a_run_beyond_the_event_limit_stops_with_a_clear_error() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let output = cspsim(root, &["run", "tests/inputs/run-errors/long-horizon.yaml", "--max-events", "5000", "--out", out.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("the run produced more than 5000 events"), "{}", text(&output));
+}

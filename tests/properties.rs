@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use cspsim::engine::Limits;
@@ -111,9 +112,9 @@ fn build(catalog: &Catalog, start: &str, billing_day: u32, ops: &[Op]) -> Script
         steps.push(Step { at, actor, action: Some(action) });
     }
     Script {
-        policy: builtin::find("csp-2020").unwrap(),
-        catalog: catalog.clone(),
-        partner: partner(billing_day),
+        policy: Arc::new(builtin::find("csp-2020").unwrap()),
+        catalog: Arc::new(catalog.clone()),
+        partner: Arc::new(partner(billing_day)),
         customers: vec![customer(start)],
         start,
         // Long enough after the last step for every retention period to run out.
@@ -245,9 +246,9 @@ fn step(at: Instant, action: Action) -> Step {
 
 fn script_of(catalog: &Catalog, start: Instant, billing_day: u32, steps: Vec<Step>, until: Instant) -> Script {
     Script {
-        policy: builtin::find("csp-2020").unwrap(),
-        catalog: catalog.clone(),
-        partner: partner(billing_day),
+        policy: Arc::new(builtin::find("csp-2020").unwrap()),
+        catalog: Arc::new(catalog.clone()),
+        partner: Arc::new(partner(billing_day)),
         customers: vec![customer(start)],
         start,
         until: Some(until),

@@ -298,7 +298,7 @@ fn show_optional(value: Option<u32>) -> String {
 pub static PARAMETERS: &[Parameter] = &[
     Parameter {
         name: "cancel_window_monthly",
-        doc: "ISV cancellation window for monthly billing, from the order instant (CANCEL-WINDOW)",
+        doc: "the cancellation window for monthly billing (CANCEL-WINDOW)",
         expected: "a duration such as 24h or 72h",
         apply: |p, v| {
             p.cancel_window_monthly = parse_duration(v)?;
@@ -308,7 +308,7 @@ pub static PARAMETERS: &[Parameter] = &[
     },
     Parameter {
         name: "cancel_window_annual",
-        doc: "ISV cancellation window for annual billing (CANCEL-WINDOW)",
+        doc: "the cancellation window for annual billing (CANCEL-WINDOW)",
         expected: "a duration such as 14d",
         apply: |p, v| {
             p.cancel_window_annual = parse_duration(v)?;
