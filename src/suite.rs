@@ -159,9 +159,12 @@ pub struct SuiteOptions {
     pub write_pending: bool,
     pub limits: Limits,
     pub load: LoadOptions,
+    /// Run only scenarios with one of these tags (all when empty).
+    pub tags: Vec<String>,
 }
 
-pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun {
+/// Runs one scenario; `None` when the tag filter leaves it out.
+pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<ScenarioRun> {
     // Timing for display only (`--quiet` hides it); outcomes and reports never contain it.
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
@@ -187,9 +190,12 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun 
         Err(diagnostics) => {
             run.diagnostics = Some(diagnostics);
             run.elapsed = started.elapsed();
-            return run;
+            return Some(run);
         }
     };
+    if !options.tags.is_empty() && !loaded.tags.iter().any(|tag| options.tags.contains(tag)) {
+        return None;
+    }
     if let Some(population) = &loaded.population {
         run.warnings.push(format!(
             "{}: its population of {} customers is simulated by `cspsim whatif`; `run` checks the hand-written part",
@@ -210,7 +216,7 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun 
             let source = std::fs::read_to_string(&file.path).unwrap_or_default();
             run.diagnostics = Some(Diagnostics(vec![diagnostic.with_source(&source)]));
             run.elapsed = started.elapsed();
-            return run;
+            return Some(run);
         }
     };
     run.verdict = evaluate(&outcome, &loaded.expectations);
@@ -234,21 +240,22 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> ScenarioRun 
     run.status = if run.verdict.failures.is_empty() && !snapshot_failed { Status::Pass } else { Status::Fail };
     run.outcome = Some(outcome);
     run.elapsed = started.elapsed();
-    run
+    Some(run)
 }
 
 /// Runs every file with `jobs` threads; results come back in file order.
 pub fn run_all(files: &[ScenarioFile], options: &SuiteOptions, jobs: usize, progress: &indicatif::ProgressBar) -> Vec<ScenarioRun> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().expect("a thread pool");
     pool.install(|| {
-        files
+        let runs: Vec<Option<ScenarioRun>> = files
             .par_iter()
             .map(|file| {
                 let run = run_scenario(file, options);
                 progress.inc(1);
                 run
             })
-            .collect()
+            .collect();
+        runs.into_iter().flatten().collect()
     })
 }
 

@@ -192,3 +192,30 @@ fn a_run_beyond_the_event_limit_stops_with_a_clear_error() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("the run produced more than 5000 events"), "{}", text(&output));
 }
+
+#[test]
+fn spreadsheet_formulas_in_user_text_are_neutralized_and_amounts_stay_numbers() {
+    let dir = project();
+    let scenario = read(dir.path().join("scenarios/quantity-change-proration.yaml"))
+        .replace("  wingtip:\n    country: US", "  \"=HYPERLINK(1)\":\n    country: US")
+        .replace("customer: wingtip", "customer: \"=HYPERLINK(1)\"")
+        .replace("name: e3 }", "name: \"+e3\" }")
+        .replace("subscription: e3,", "subscription: \"+e3\",")
+        .replace("e3: { status", "\"+e3\": { status");
+    std::fs::write(dir.path().join("scenarios/formulas.yaml"), scenario).unwrap();
+    let output = cspsim(dir.path(), &["run", "scenarios/formulas.yaml"]);
+    assert!(output.status.code().is_some_and(|c| c <= 1), "{}", text(&output));
+    let lines = read(dir.path().join("reports/invoice_lines.csv"));
+    assert!(lines.contains(",'=HYPERLINK(1),sub-0001,'+e3,m365-e3,prorate-credit,"), "{lines}");
+    assert!(lines.contains(",-320.00,BILL-QTY-CHANGE,"), "negative amounts stay numbers: {lines}");
+    assert!(!lines.contains(",=HYPERLINK"));
+}
+
+#[test]
+fn a_tag_filter_runs_only_tagged_scenarios() {
+    let dir = project();
+    let output = cspsim(dir.path(), &["run", "--tag", "suspend"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("1 scenario: 1 passed"), "{}", text(&output));
+    assert_eq!(cspsim(dir.path(), &["run", "--tag", "no-such-tag"]).status.code(), Some(2));
+}

@@ -67,6 +67,7 @@ fn bench_suite(size: usize, jobs: usize) -> Result<String, String> {
         write_pending: true,
         limits: Limits::default(),
         load: LoadOptions::default(),
+        tags: Vec::new(),
     };
     let hidden = indicatif::ProgressBar::hidden();
     run_all(&files, &options, jobs, &hidden);
