@@ -221,28 +221,31 @@ impl Outcome {
         row
     }
 
+    /// A subscription as `subscriptions.csv` and `check: subscriptions` see it, in the
+    /// order of [`SUBSCRIPTION_COLUMNS`].
     pub fn subscription_row(&self, subscription: &Subscription) -> Row {
         let offer = self.script.catalog.offer(subscription.offer);
         let schedule = subscription.schedule;
-        let mut row = Row::default();
-        row.push("subscription", subscription.id.display());
-        row.push("name", self.handle_name(subscription.id).to_string());
-        row.push("customer", self.script.customer(subscription.customer).handle.clone());
-        row.push("offer", offer.id.clone());
-        row.push("parent", subscription.parent.map(|p| p.display()).unwrap_or_default());
-        row.push("status", subscription.status.name().to_string());
-        row.push("quantity", if offer.billing == BillingType::License { subscription.quantity.to_string() } else { String::new() });
-        row.push("billing", subscription.billing.map(|b| b.name().to_string()).unwrap_or_default());
-        row.push("term_start", schedule.map(|s| format_date(s.term_start())).unwrap_or_default());
-        row.push("term_end", schedule.map(|s| format_date(s.term_end())).unwrap_or_default());
-        row.push("auto_renew", subscription.auto_renew.to_string());
-        row.push("trial_end", subscription.trial.map(|t| format_date(t.end.date())).unwrap_or_default());
-        row.push("suspended_at", subscription.suspended_at.map(|at| at.to_string()).unwrap_or_default());
-        row.push("deletion_date", subscription.deletion_at.map(|at| format_date(at.date())).unwrap_or_default());
-        row.push("access", subscription.status.access().to_string());
-        row.push("cancel_scheduled", subscription.cancel_scheduled.to_string());
-        row.push("ordered_at", subscription.ordered_at.to_string());
-        row
+        let values = [
+            subscription.id.display(),
+            self.handle_name(subscription.id).to_string(),
+            self.script.customer(subscription.customer).handle.clone(),
+            offer.id.clone(),
+            subscription.parent.map(|p| p.display()).unwrap_or_default(),
+            subscription.status.name().to_string(),
+            if offer.billing == BillingType::License { subscription.quantity.to_string() } else { String::new() },
+            subscription.billing.map(|b| b.name().to_string()).unwrap_or_default(),
+            schedule.map(|s| format_date(s.term_start())).unwrap_or_default(),
+            schedule.map(|s| format_date(s.term_end())).unwrap_or_default(),
+            subscription.auto_renew.to_string(),
+            subscription.trial.map(|t| format_date(t.end.date())).unwrap_or_default(),
+            subscription.suspended_at.map(|at| at.to_string()).unwrap_or_default(),
+            subscription.deletion_at.map(|at| format_date(at.date())).unwrap_or_default(),
+            subscription.status.access().to_string(),
+            subscription.cancel_scheduled.to_string(),
+            subscription.ordered_at.to_string(),
+        ];
+        Row(SUBSCRIPTION_COLUMNS.into_iter().zip(values).collect())
     }
 
     pub fn line_row(&self, invoice_date: chrono::NaiveDate, line: &LedgerLine) -> Row {
@@ -268,7 +271,6 @@ impl Outcome {
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "scenario: {}", yaml_scalar(&self.title));
-        let _ = writeln!(out, "file: {}", yaml_scalar(&self.file));
         let _ = writeln!(out, "policy: {}", yaml_scalar(&self.policy));
         let _ = writeln!(out, "end: {}", self.end);
         write_rows(&mut out, "steps", (0..self.steps.len()).map(|i| self.step_row(i)));
@@ -314,6 +316,29 @@ impl Outcome {
         }
     }
 }
+
+/// The columns of `subscriptions.csv` (after `scenario`): the required ones of the format
+/// doc, then `access`, `cancel_scheduled` and `ordered_at`. Every one but `subscription` can
+/// be named in a `check: subscriptions`.
+pub const SUBSCRIPTION_COLUMNS: [&str; 17] = [
+    "subscription",
+    "name",
+    "customer",
+    "offer",
+    "parent",
+    "status",
+    "quantity",
+    "billing",
+    "term_start",
+    "term_end",
+    "auto_renew",
+    "trial_end",
+    "suspended_at",
+    "deletion_date",
+    "access",
+    "cancel_scheduled",
+    "ordered_at",
+];
 
 /// An ordered list of named cells: one row of a report, one flow mapping of a snapshot.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -219,3 +219,18 @@ fn a_tag_filter_runs_only_tagged_scenarios() {
     assert!(text(&output).contains("1 scenario: 1 passed"), "{}", text(&output));
     assert_eq!(cspsim(dir.path(), &["run", "--tag", "no-such-tag"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_snapshot_does_not_depend_on_the_folder_a_run_was_given() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    for target in ["scenarios/billing", "scenarios/billing/calendar-anchor-31st.yaml", "scenarios/suspend-retention.yaml"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_cspsim"))
+            .args(["check", target, "--out", out.path().to_str().unwrap()])
+            .current_dir(root)
+            .env("CI", "true")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{target}: {}", text(&output));
+    }
+}

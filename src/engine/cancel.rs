@@ -30,11 +30,9 @@ impl<O: Observer> World<'_, O> {
 
     pub(crate) fn cancel(&mut self, reference: SubscriptionRef) -> Result<StepResult, EngineError> {
         const ACTION: &str = "cancel";
-        if !self.permitted(Permission::Cancel) {
-            return Ok(self.deny(ACTION, Subject::Partner, Permission::Cancel));
-        }
-        let Some(id) = self.resolve(reference) else {
-            return Ok(self.not_found(ACTION, reference));
+        let id = match self.target(ACTION, Permission::Cancel, reference) {
+            Ok(id) => id,
+            Err(refused) => return Ok(refused),
         };
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);

@@ -99,7 +99,29 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// A charge for `[from, last day]` of the current billed period at `quantity`, prorated.
+    /// A posting for `[from, last_day]` of the current billed period at `quantity`, prorated
+    /// by day at the period's locked price (BILL-PRORATE); `None` for an empty range.
+    fn prorated_posting(
+        &mut self,
+        id: SubscriptionId,
+        from: NaiveDate,
+        last_day: NaiveDate,
+        quantity: i64,
+        kind: LineKind,
+        rule: Rule,
+    ) -> Result<Option<Posting>, EngineError> {
+        let schedule = self.sub(id).schedule.expect("only scheduled subscriptions are billed");
+        let days = days_between(from, last_day) + 1;
+        if days <= 0 || quantity == 0 {
+            return Ok(None);
+        }
+        let rate_days = self.rate_days(&schedule);
+        let (amount, computation) = self.prorate(schedule.period_price, days, rate_days, quantity)?;
+        Ok(Some(Posting { kind, first_day: from, last_day, quantity, unit_price: schedule.period_price, days: days as u32, amount, rule, computation }))
+    }
+
+    /// A charge for `[from, to]` (default: the period's last day) of the current billed
+    /// period at `quantity`, prorated; it becomes a standing charge.
     pub(crate) fn charge_rest_of_period(
         &mut self,
         id: SubscriptionId,
@@ -108,27 +130,10 @@ impl<O: Observer> World<'_, O> {
         quantity: i64,
         rule: Rule,
     ) -> Result<(), EngineError> {
-        let schedule = self.sub(id).schedule.expect("only scheduled subscriptions are billed");
-        let period = schedule.period();
-        let last_day = to.unwrap_or(period.last_day);
-        let days = days_between(from, last_day) + 1;
-        if days <= 0 || quantity == 0 {
-            return Ok(());
+        let last_day = to.unwrap_or_else(|| self.sub(id).schedule.expect("scheduled").period().last_day);
+        if let Some(posting) = self.prorated_posting(id, from, last_day, quantity, LineKind::ProrateCharge, rule)? {
+            self.post(id, posting, true);
         }
-        let rate_days = self.rate_days(&schedule);
-        let (amount, computation) = self.prorate(schedule.period_price, days, rate_days, quantity)?;
-        let posting = Posting {
-            kind: LineKind::ProrateCharge,
-            first_day: from,
-            last_day,
-            quantity,
-            unit_price: schedule.period_price,
-            days: days as u32,
-            amount,
-            rule,
-            computation,
-        };
-        self.post(id, posting, true);
         Ok(())
     }
 
@@ -165,28 +170,14 @@ impl<O: Observer> World<'_, O> {
     pub(crate) fn credit_rest_of_period(&mut self, id: SubscriptionId, kind: LineKind, rule: Rule) -> Result<(), EngineError> {
         let today = self.now.date();
         let Some(schedule) = self.sub(id).schedule else { return Ok(()) };
-        let covering = self.take_charges_covering(id, today);
-        if covering.is_empty() {
+        if self.take_charges_covering(id, today).is_empty() {
             return Ok(());
         }
-        let period = schedule.period();
-        let days = period.days_from(today);
         let quantity = self.sub(id).quantity;
-        let rate_days = self.rate_days(&schedule);
-        let (amount, computation) = self.prorate(schedule.period_price, days, rate_days, quantity)?;
-        let amount = amount.checked_neg().ok_or_else(|| self.overflow("a credit"))?;
-        let posting = Posting {
-            kind,
-            first_day: today,
-            last_day: period.last_day,
-            quantity,
-            unit_price: schedule.period_price,
-            days: days as u32,
-            amount,
-            rule,
-            computation,
-        };
-        self.post(id, posting, false);
+        if let Some(mut posting) = self.prorated_posting(id, today, schedule.period().last_day, quantity, kind, rule)? {
+            posting.amount = posting.amount.checked_neg().ok_or_else(|| self.overflow("a credit"))?;
+            self.post(id, posting, false);
+        }
         Ok(())
     }
 

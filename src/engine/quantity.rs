@@ -15,11 +15,9 @@ use crate::policy::Permission;
 impl<O: Observer> World<'_, O> {
     pub(crate) fn set_quantity(&mut self, reference: SubscriptionRef, quantity: i64) -> Result<StepResult, EngineError> {
         const ACTION: &str = "set_quantity";
-        if !self.permitted(Permission::ChangeQuantity) {
-            return Ok(self.deny(ACTION, Subject::Partner, Permission::ChangeQuantity));
-        }
-        let Some(id) = self.resolve(reference) else {
-            return Ok(self.not_found(ACTION, reference));
+        let id = match self.target(ACTION, Permission::ChangeQuantity, reference) {
+            Ok(id) => id,
+            Err(refused) => return Ok(refused),
         };
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);

@@ -91,11 +91,9 @@ impl<O: Observer> World<'_, O> {
 
     pub(crate) fn set_auto_renew(&mut self, reference: SubscriptionRef, enabled: bool) -> StepResult {
         const ACTION: &str = "set_auto_renew";
-        if !self.permitted(Permission::SetAutoRenew) {
-            return self.deny(ACTION, Subject::Partner, Permission::SetAutoRenew);
-        }
-        let Some(id) = self.resolve(reference) else {
-            return self.not_found(ACTION, reference);
+        let id = match self.target(ACTION, Permission::SetAutoRenew, reference) {
+            Ok(id) => id,
+            Err(refused) => return refused,
         };
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);

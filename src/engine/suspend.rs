@@ -51,11 +51,9 @@ impl<O: Observer> World<'_, O> {
 
     pub(crate) fn suspend(&mut self, reference: SubscriptionRef, reason: SuspendReason) -> Result<StepResult, EngineError> {
         const ACTION: &str = "suspend";
-        if !self.permitted(Permission::SuspendReactivate) {
-            return Ok(self.deny(ACTION, Subject::Partner, Permission::SuspendReactivate));
-        }
-        let Some(id) = self.resolve(reference) else {
-            return Ok(self.not_found(ACTION, reference));
+        let id = match self.target(ACTION, Permission::SuspendReactivate, reference) {
+            Ok(id) => id,
+            Err(refused) => return Ok(refused),
         };
         let subject = Subject::Subscription(id);
         match self.sub(id).status {
@@ -125,11 +123,9 @@ impl<O: Observer> World<'_, O> {
 
     pub(crate) fn reactivate(&mut self, reference: SubscriptionRef) -> Result<StepResult, EngineError> {
         const ACTION: &str = "reactivate";
-        if !self.permitted(Permission::SuspendReactivate) {
-            return Ok(self.deny(ACTION, Subject::Partner, Permission::SuspendReactivate));
-        }
-        let Some(id) = self.resolve(reference) else {
-            return Ok(self.not_found(ACTION, reference));
+        let id = match self.target(ACTION, Permission::SuspendReactivate, reference) {
+            Ok(id) => id,
+            Err(refused) => return Ok(refused),
         };
         let subject = Subject::Subscription(id);
         match self.sub(id).status {

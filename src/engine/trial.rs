@@ -62,11 +62,9 @@ impl<O: Observer> World<'_, O> {
     /// 12-month term now.
     pub(crate) fn convert_trial(&mut self, reference: SubscriptionRef, quantity: Option<i64>, billing: Option<Frequency>) -> Result<StepResult, EngineError> {
         const ACTION: &str = "convert_trial";
-        if !self.permitted(Permission::ConvertTrial) {
-            return Ok(self.deny(ACTION, Subject::Partner, Permission::ConvertTrial));
-        }
-        let Some(id) = self.resolve(reference) else {
-            return Ok(self.not_found(ACTION, reference));
+        let id = match self.target(ACTION, Permission::ConvertTrial, reference) {
+            Ok(id) => id,
+            Err(refused) => return Ok(refused),
         };
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);

@@ -323,6 +323,15 @@ impl<'s, O: Observer> World<'s, O> {
         })
     }
 
+    /// The subscription a partner action targets, once the actor may take the action; or
+    /// the step's refusal (PERMISSION_DENIED, SUBSCRIPTION_NOT_FOUND).
+    pub(crate) fn target(&mut self, action: &'static str, permission: Permission, reference: SubscriptionRef) -> Result<SubscriptionId, StepResult> {
+        if !self.permitted(permission) {
+            return Err(self.deny(action, Subject::Partner, permission));
+        }
+        self.resolve(reference).ok_or_else(|| self.not_found(action, reference))
+    }
+
     /// The subscription an action names, if it was created.
     pub(crate) fn resolve(&self, reference: SubscriptionRef) -> Option<SubscriptionId> {
         match reference {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::rules::Rule;
 use crate::outcome::Row;
-use crate::report::{neutralize, write_atomically};
+use crate::report::{csv_bytes, write_atomically};
 use crate::suite::{ScenarioRun, Status};
 
 /// Columns whose cells are numbers: never neutralized, so spreadsheets keep them numeric.
@@ -28,17 +28,12 @@ impl Table {
             self.header = row.0.iter().map(|(name, _)| *name).collect();
         }
         debug_assert_eq!(self.header.len(), row.0.len(), "rows of one report have the same columns");
-        self.rows.push(row.0.into_iter().map(|(name, value)| if NUMERIC.contains(&name) { value } else { neutralize(&value) }).collect());
+        self.rows.push(row.0.into_iter().map(|(_, value)| value).collect());
     }
 
     fn to_csv(&self, empty_header: &[&'static str]) -> Vec<u8> {
-        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
         let header = if self.header.is_empty() { empty_header } else { &self.header };
-        writer.write_record(header).expect("writing to memory");
-        for row in &self.rows {
-            writer.write_record(row).expect("writing to memory");
-        }
-        writer.into_inner().expect("writing to memory")
+        csv_bytes(header, &self.rows, |column| !NUMERIC.contains(&column))
     }
 }
 
@@ -96,33 +91,11 @@ pub fn write_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec
         row.push("summary", rule.summary().to_string());
         rules.push(row);
     }
+    let subscription_header: Vec<&'static str> = std::iter::once("scenario").chain(crate::outcome::SUBSCRIPTION_COLUMNS).collect();
     let outputs: [(&str, &Table, &[&'static str]); 6] = [
         ("summary.csv", &summary, &["scenario", "file", "policy", "status", "steps", "checks", "failures"]),
         ("events.csv", &events, &["scenario", "seq", "at", "source", "actor", "kind", "subject", "result", "code", "rule", "detail"]),
-        (
-            "subscriptions.csv",
-            &subscriptions,
-            &[
-                "scenario",
-                "subscription",
-                "name",
-                "customer",
-                "offer",
-                "parent",
-                "status",
-                "quantity",
-                "billing",
-                "term_start",
-                "term_end",
-                "auto_renew",
-                "trial_end",
-                "suspended_at",
-                "deletion_date",
-                "access",
-                "cancel_scheduled",
-                "ordered_at",
-            ],
-        ),
+        ("subscriptions.csv", &subscriptions, &subscription_header),
         ("invoices.csv", &invoices, &["scenario", "invoice_date", "lines", "total"]),
         (
             "invoice_lines.csv",

@@ -21,6 +21,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A CSV file in memory: a header row, RFC 4180 quoting, CRLF line ends. Cells of columns
+/// for which `is_text` holds are neutralized (see [`neutralize`]); the others are numbers.
+pub fn csv_bytes<H: AsRef<str>>(header: &[H], rows: &[Vec<String>], is_text: impl Fn(&str) -> bool) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    writer.write_record(header.iter().map(|h| h.as_ref())).expect("writing to memory");
+    let text: Vec<bool> = header.iter().map(|h| is_text(h.as_ref())).collect();
+    for row in rows {
+        let cells = row.iter().zip(&text).map(|(cell, text)| if *text { neutralize(cell) } else { cell.clone() });
+        writer.write_record(cells).expect("writing to memory");
+    }
+    writer.into_inner().expect("writing to memory")
+}
+
 /// A text cell from user input, made safe for spreadsheets: a leading `=`, `+`, `-`, `@`,
 /// tab or carriage return would start a formula, so such cells get a leading apostrophe.
 /// Numeric columns are not passed through here, so negative amounts stay numbers.

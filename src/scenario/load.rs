@@ -17,7 +17,7 @@ use crate::engine::script::{
     UserId,
 };
 use crate::engine::time::{Duration, Instant, parse_date, parse_instant};
-use crate::expect::{Check, CheckKind, Expectation, LineExpectation, SUBSCRIPTION_FIELDS, StepExpectations};
+use crate::expect::{Check, CheckKind, Expectation, LineExpectation, StepExpectations, subscription_fields};
 use crate::policy::{Policy, Role, builtin};
 use crate::population::{PopulationSpec, PurchaseMix, Rates};
 use crate::scenario::builder::{Builder, with_placeholders};
@@ -865,8 +865,8 @@ impl<'b, 'a> Context<'b, 'a> {
         for (name, fields) in check.subscriptions.iter().flatten() {
             let subscription = self.subscription(name);
             for (field, value) in fields {
-                let Some(known) = SUBSCRIPTION_FIELDS.iter().find(|f| **f == field.value) else {
-                    self.builder.unknown_term(field, "subscription field", SUBSCRIPTION_FIELDS.iter().copied(), "(the columns of subscriptions.csv)");
+                let Some(known) = subscription_fields().iter().find(|f| **f == field.value) else {
+                    self.builder.unknown_term(field, "subscription field", subscription_fields().iter().copied(), "(the columns of subscriptions.csv)");
                     continue;
                 };
                 let Some(expected) = self.field_value(known, value) else { continue };

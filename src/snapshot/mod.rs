@@ -25,15 +25,17 @@ pub enum SnapshotRoot {
 }
 
 /// The snapshot file of a scenario, if it has a place for one.
+/// The snapshot of a scenario depends only on where the scenario file is, never on which
+/// folder a run was given: below the nearest `scenarios/` folder the path is mirrored.
 pub fn snapshot_path(root: &SnapshotRoot, scenario: &Path, display: &str) -> Option<PathBuf> {
+    let components: Vec<Component> = scenario.components().collect();
+    let position = components.iter().rposition(|c| c.as_os_str() == "scenarios");
+    let below = position.map(|p| components[p + 1..].iter().collect::<PathBuf>());
     match root {
-        SnapshotRoot::Folder(folder) => Some(folder.join(display).with_extension("snap")),
+        SnapshotRoot::Folder(folder) => Some(folder.join(below.unwrap_or_else(|| PathBuf::from(display))).with_extension("snap")),
         SnapshotRoot::Beside => {
-            let components: Vec<Component> = scenario.components().collect();
-            let position = components.iter().rposition(|c| c.as_os_str() == "scenarios")?;
-            let base: PathBuf = components[..position].iter().collect();
-            let relative: PathBuf = components[position + 1..].iter().collect();
-            Some(base.join("snapshots").join(relative).with_extension("snap"))
+            let base: PathBuf = components[..position?].iter().collect();
+            Some(base.join("snapshots").join(below?).with_extension("snap"))
         }
     }
 }

@@ -159,15 +159,9 @@ fn show(value: i128, is_money: bool) -> String {
     if is_money { money(value as i64) } else { value.to_string() }
 }
 
-fn csv_bytes(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
-    writer.write_record(header).expect("writing to memory");
-    for row in rows {
-        let row: Vec<String> =
-            row.iter().map(|cell| if cell.starts_with(['=', '+', '@', '\t', '\r']) { crate::report::neutralize(cell) } else { cell.clone() }).collect();
-        writer.write_record(&row).expect("writing to memory");
-    }
-    writer.into_inner().expect("writing to memory")
+/// The text columns of the what-if CSVs; every other column holds a number.
+fn is_text_column(column: &str) -> bool {
+    matches!(column, "scenario" | "metric" | "month" | "variant" | "customer" | "subscription" | "offer" | "kind" | "rule")
 }
 
 fn month_label(start: crate::engine::time::Instant, index: usize) -> String {
@@ -323,7 +317,7 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
             rows.push(row);
         }
     }
-    write_atomically(&folder.join("whatif.csv"), &csv_bytes(&header, &rows))?;
+    write_atomically(&folder.join("whatif.csv"), &crate::report::csv_bytes(&header, &rows, is_text_column))?;
 
     let mut monthly_header = vec!["scenario".to_string(), "month".to_string(), "metric".to_string()];
     monthly_header.extend(labels.iter().cloned());
@@ -355,7 +349,7 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
             }
         }
     }
-    write_atomically(&folder.join("whatif_monthly.csv"), &csv_bytes(&monthly_header, &monthly))?;
+    write_atomically(&folder.join("whatif_monthly.csv"), &crate::report::csv_bytes(&monthly_header, &monthly, is_text_column))?;
     let start = all_start.unwrap_or(crate::engine::time::Instant::from_unix_seconds(0));
     let series: Vec<(String, Vec<i64>)> =
         labels.iter().zip(&totals).map(|(label, metrics)| (label.clone(), metrics.months.iter().map(|m| m.billed + m.credited).collect())).collect();
@@ -427,7 +421,8 @@ fn write_detail(folder: &Path, variants: &[Variant], loaded: &[Vec<LoadedScenari
     .iter()
     .map(|s| s.to_string())
     .collect();
-    write_atomically(&folder.join("whatif_lines.csv"), &csv_bytes(&header, &rows)).map_err(|e| format!("cannot write whatif_lines.csv: {e}"))
+    write_atomically(&folder.join("whatif_lines.csv"), &crate::report::csv_bytes(&header, &rows, is_text_column))
+        .map_err(|e| format!("cannot write whatif_lines.csv: {e}"))
 }
 
 /// Keeps only the invoices of a run.
