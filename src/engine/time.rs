@@ -170,6 +170,9 @@ impl Duration {
         if text.is_empty() {
             return Err(format!("empty duration; {expected}"));
         }
+        if text == "0" {
+            return Ok(Duration::ZERO); // `+0`: the format's own name for "same instant"
+        }
         let units = [('w', 7 * SECONDS_PER_DAY), ('d', SECONDS_PER_DAY), ('h', 3600), ('m', 60), ('s', 1)];
         let mut total: i64 = 0;
         let mut next_unit = 0;
@@ -248,6 +251,7 @@ mod tests {
         assert_eq!(Duration::parse("2w").unwrap().to_string(), "14d");
         assert_eq!(Duration::parse("90m").unwrap().to_string(), "1h30m");
         assert!(Duration::parse("12").is_err());
+        assert_eq!(Duration::parse("0").unwrap(), Duration::ZERO);
         assert!(Duration::parse("1h1d").is_err());
         assert!(Duration::parse("99999999999999999999d").is_err());
     }
