@@ -7,6 +7,20 @@ use crate::engine::observe::{EventKind, Source, Subject};
 use crate::engine::time::format_date;
 use crate::outcome::Outcome;
 
+fn write_line(out: &mut String, outcome: &Outcome, line: &crate::engine::observe::LedgerLine) {
+    let name = outcome.handle_name(line.subscription);
+    let label = if name.is_empty() { line.subscription.display() } else { format!("{} ({name})", line.subscription.display()) };
+    let _ = writeln!(
+        out,
+        "      {:<15} {label}  {} to {}  {}  [{}]",
+        line.kind.name(),
+        format_date(line.period_start),
+        format_date(line.period_end),
+        outcome.explain_line(line),
+        line.rule.id()
+    );
+}
+
 pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}\n  {} (policy {})\n", outcome.title, shown_path, outcome.policy);
@@ -55,23 +69,19 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
         {
             let _ = index;
             for line in &invoice.lines {
-                let name = outcome.handle_name(line.subscription);
-                let label = if name.is_empty() { line.subscription.display() } else { format!("{} ({name})", line.subscription.display()) };
-                let _ = writeln!(
-                    out,
-                    "      {:<15} {label}  {} to {}  {}  [{}]",
-                    line.kind.name(),
-                    format_date(line.period_start),
-                    format_date(line.period_end),
-                    outcome.explain_line(line),
-                    line.rule.id()
-                );
+                write_line(&mut out, outcome, line);
             }
         }
     }
     while next_step < outcome.steps.len() {
         print_step(&mut out, next_step);
         next_step += 1;
+    }
+    if !outcome.not_invoiced.is_empty() {
+        let _ = writeln!(out, "\nNot invoiced yet (on the next billing date):");
+        for line in &outcome.not_invoiced {
+            write_line(&mut out, outcome, line);
+        }
     }
     let exercised: Vec<&str> = outcome.rules_exercised().filter(|(_, n)| *n > 0).map(|(rule, _)| rule.id()).collect();
     let _ = writeln!(out, "\nRules exercised: {}", exercised.join(", "));

@@ -77,6 +77,8 @@ pub struct Outcome {
     pub rule_hits: Vec<u64>,
     pub end: Instant,
     pub checkpoints: Vec<Checkpoint>,
+    /// Lines made after the last invoice of the run (they would be on the next one).
+    pub not_invoiced: Vec<LedgerLine>,
 }
 
 /// Runs a script with a recorder and assembles the outcome.
@@ -89,7 +91,7 @@ pub fn record(
     limits: Limits,
 ) -> Result<Outcome, EngineError> {
     let recorder = Recorder { checkpoints, ..Recorder::default() };
-    let FinalState { observer, subscriptions, handles, rule_hits, end } = crate::engine::run(&script, recorder, limits)?;
+    let FinalState { observer, subscriptions, handles, rule_hits, end, not_invoiced } = crate::engine::run(&script, recorder, limits)?;
     let steps = script
         .steps
         .iter()
@@ -115,6 +117,7 @@ pub fn record(
         rule_hits,
         end,
         checkpoints: observer.states,
+        not_invoiced,
         script,
     })
 }

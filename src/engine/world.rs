@@ -80,6 +80,8 @@ pub struct FinalState<O> {
     /// How often each rule (by `Rule::index`) made a decision.
     pub rule_hits: Vec<u64>,
     pub end: Instant,
+    /// Ledger lines made after the last invoice: they go on the next one.
+    pub not_invoiced: Vec<LedgerLine>,
 }
 
 /// Runs a script to its end (its last step, or `until`).
@@ -106,7 +108,14 @@ pub fn run<O: Observer>(script: &Script, observer: O, limits: Limits) -> Result<
     if let Some(until) = script.until {
         world.advance_to(until)?;
     }
-    Ok(FinalState { observer: world.observer, subscriptions: world.subscriptions, handles: world.handles, rule_hits: world.rule_hits, end: world.now })
+    Ok(FinalState {
+        observer: world.observer,
+        subscriptions: world.subscriptions,
+        handles: world.handles,
+        rule_hits: world.rule_hits,
+        end: world.now,
+        not_invoiced: world.pending_lines,
+    })
 }
 
 impl<'s, O: Observer> World<'s, O> {
