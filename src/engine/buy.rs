@@ -402,6 +402,7 @@ impl<O: Observer> World<'_, O> {
             ordered_at: self.now,
             window_opened_at: self.now,
             expired_at_term_end: false,
+            disabled_at: None,
             paid_since: None,
             trial: None,
             schedule: None,
@@ -459,7 +460,8 @@ impl<O: Observer> World<'_, O> {
         self.post_trial_line(id, start, end);
         let rule = if microsoft { Rule::TrialMs } else { Rule::TrialIsvAuto };
         self.done(EventKind::TrialStarted, Subject::Subscription(id), rule, |world| {
-            let after = if microsoft { "then it expires unless converted" } else { "then it converts to paid by itself" };
+            let after =
+                if microsoft && !world.policy.microsoft_trials_convert { "then it expires unless converted" } else { "then it converts to paid by itself" };
             format!("{}: free trial of {} licenses until {}, {after}", world.label(id), world.sub(id).quantity, format_date(end.date()))
         });
         Ok(())

@@ -55,15 +55,24 @@ impl<O: Observer> World<'_, O> {
     /// nce-2022: the term ends in an expired or disabled state that lasts `days` before the
     /// next phase (expired, then disabled, then deleted).
     fn end_in_phase(&mut self, id: SubscriptionId, status: Status, days: u32, rule: Rule) -> Result<(), EngineError> {
-        let at = self.now.midnight_days_after(i64::from(days)).ok_or_else(|| self.overflow("a deletion date"))?;
+        let overflow = || self.overflow("a deletion date");
+        let (disabled_at, deleted_after) = match status {
+            Status::Expired => (Some(self.now.midnight_days_after(i64::from(days)).ok_or_else(overflow)?), days + self.policy.disabled_days),
+            _ => (None, days),
+        };
+        let deletion = self.now.midnight_days_after(i64::from(deleted_after)).ok_or_else(overflow)?;
         let subscription = self.sub_mut(id);
         subscription.status = status;
-        subscription.deletion_at = Some(at);
-        self.schedule(at, DueKind::RetentionDeletion, id.0);
+        subscription.deletion_at = Some(deletion);
+        subscription.disabled_at = disabled_at;
+        if let Some(at) = disabled_at {
+            self.schedule(at, DueKind::RetentionDeletion, id.0);
+        }
+        self.schedule(deletion, DueKind::RetentionDeletion, id.0);
         let kind = if status == Status::Disabled { EventKind::Disabled } else { EventKind::Expired };
         self.done(kind, Subject::Subscription(id), rule, |w| {
-            let next = if status == Status::Expired { "disabled" } else { "deleted" };
-            format!("{} {} at the end of its term; {next} on {}", w.label(id), status.phrase(), format_date(at.date()))
+            let disabled = disabled_at.map(|at| format!("disabled on {}, ", format_date(at.date()))).unwrap_or_default();
+            format!("{} {} at the end of its term; {disabled}deleted on {}", w.label(id), status.phrase(), format_date(deletion.date()))
         });
         Ok(())
     }
@@ -119,7 +128,11 @@ impl<O: Observer> World<'_, O> {
         self.sub_mut(id).auto_renew = enabled;
         self.accept(ACTION, subject, Rule::RenewToggle, |w| {
             let term_end = w.sub(id).schedule.map(|s| format!(" at {}", format_date(s.term_end()))).unwrap_or_default();
-            if enabled { format!("{} renews automatically{term_end}", w.label(id)) } else { format!("{} will not renew; it is deleted{term_end}", w.label(id)) }
+            let ending = match w.policy.term_end_not_renewed {
+                NotRenewedAtTermEnd::Delete => "it is deleted",
+                NotRenewedAtTermEnd::Expire => "it expires",
+            };
+            if enabled { format!("{} renews automatically{term_end}", w.label(id)) } else { format!("{} will not renew; {ending}{term_end}", w.label(id)) }
         });
         StepResult::default()
     }

@@ -130,6 +130,8 @@ pub struct Subscription {
     pub window_opened_at: Instant,
     /// Expired at the end of a term that did not renew: disabled next, then deleted.
     pub expired_at_term_end: bool,
+    /// nce-2022: when the expired phase ends and the disabled one begins.
+    pub disabled_at: Option<Instant>,
     /// When the paid subscription began (purchase, trial conversion).
     pub paid_since: Option<Instant>,
     pub trial: Option<TrialState>,

@@ -179,19 +179,27 @@ impl<O: Observer> World<'_, O> {
 
     pub(crate) fn on_retention_deletion(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
         let subscription = self.sub(id);
+        if subscription.disabled_at == Some(self.now) && subscription.status == Status::Expired {
+            // nce-2022: expired, then disabled, then deleted.
+            let deletion = subscription.deletion_at;
+            let subscription = self.sub_mut(id);
+            subscription.status = Status::Disabled;
+            subscription.disabled_at = None;
+            self.done(EventKind::Disabled, Subject::Subscription(id), Rule::RenewTerm, |w| {
+                format!("{} disabled after its expired period; deleted on {}", w.label(id), deletion.map(|d| format_date(d.date())).unwrap_or_default())
+            });
+            return Ok(());
+        }
+        if subscription.deletion_at != Some(self.now) {
+            return Ok(());
+        }
         match subscription.status {
-            Status::Expired if subscription.expired_at_term_end => {
-                // nce-2022: expired, then disabled, then deleted.
-                let at = self.now.midnight_days_after(i64::from(self.policy.disabled_days)).ok_or_else(|| self.overflow("a deletion date"))?;
-                let subscription = self.sub_mut(id);
-                subscription.status = Status::Disabled;
-                subscription.deletion_at = Some(at);
-                self.schedule(at, DueKind::RetentionDeletion, id.0);
-                self.done(EventKind::Disabled, Subject::Subscription(id), Rule::RenewTerm, |w| {
-                    format!("{} disabled after its expired period; deleted on {}", w.label(id), format_date(at.date()))
-                });
+            // nce-2022 phases that followed the end of a term.
+            Status::Expired | Status::Disabled if subscription.expired_at_term_end => {
+                self.delete(id, Rule::RenewTerm, "its expired and disabled periods ended")
             }
-            Status::Suspended | Status::Expired | Status::Disabled => self.delete(id, Rule::SuspendRetention, "the retention period ended"),
+            Status::Disabled => self.delete(id, Rule::SuspendAtTermEnd, "its disabled period after the end of its term ended"),
+            Status::Suspended | Status::Expired => self.delete(id, Rule::SuspendRetention, "the retention period ended"),
             Status::Active | Status::Deleted => {}
         }
         Ok(())

@@ -212,7 +212,7 @@ impl<'s, O: Observer> World<'s, O> {
         let current = match due.kind {
             DueKind::TrialEnd => subscription.trial.is_some_and(|t| !t.over && t.end == due.at),
             DueKind::TermEnd => subscription.schedule.is_some_and(|s| s.term_end_at == due.at),
-            DueKind::RetentionDeletion => subscription.deletion_at == Some(due.at),
+            DueKind::RetentionDeletion => subscription.deletion_at == Some(due.at) || subscription.disabled_at == Some(due.at),
             DueKind::PeriodStart => subscription.schedule.is_some_and(|s| s.next_period_at == due.at),
             DueKind::Invoice => unreachable!("handled above"),
         };
