@@ -172,8 +172,13 @@ impl Diagnostics {
         self
     }
     pub fn render(&self) -> String {
-        let mut out: String = self.0.iter().map(|d| d.render() + "\n").collect();
+        // A file with thousands of mistakes is one mistake repeated: show enough to fix it.
+        const SHOWN: usize = 50;
+        let mut out: String = self.0.iter().take(SHOWN).map(|d| d.render() + "\n").collect();
         let count = self.0.len();
+        if count > SHOWN {
+            let _ = writeln!(out, "... and {} more errors not shown\n", count - SHOWN);
+        }
         let _ = writeln!(out, "{count} error{} in input", if count == 1 { "" } else { "s" });
         out
     }
