@@ -54,7 +54,9 @@ impl<O: Observer> World<'_, O> {
             }));
         }
         if subscription.in_trial() {
+            let trial = subscription.trial.expect("in trial");
             self.accept(ACTION, subject, Rule::TrialIsvCancel, |w| format!("{} cancelled during its free trial: nothing charged or credited", w.label(id)));
+            self.post_zero_line(id, trial.start, trial.end, LineKind::CancelCredit, Rule::TrialIsvCancel);
             self.delete(id, Rule::TrialIsvCancel, "cancelled during its free trial");
             return Ok(StepResult::default());
         }

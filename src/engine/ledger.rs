@@ -288,18 +288,25 @@ impl<O: Observer> World<'_, O> {
 
     /// BILL-TRIAL: the free trial period as a zero-amount line.
     pub(crate) fn post_trial_line(&mut self, id: SubscriptionId, start: Instant, end: Instant) {
+        self.post_zero_line(id, start, end, LineKind::Trial, Rule::BillTrial);
+    }
+
+    /// A zero-amount line over a trial's days: the trial itself (BILL-TRIAL), or its
+    /// cancellation (TRIAL-ISV-CANCEL: nothing charged, nothing credited, as Partner Center's
+    /// reconciliation shows a $0 "new" and a $0 "cancel" line).
+    pub(crate) fn post_zero_line(&mut self, id: SubscriptionId, start: Instant, end: Instant, kind: LineKind, rule: Rule) {
         let first_day = start.date();
         let last_day = add_days(end.date(), -1).expect("in range").max(first_day);
         let quantity = self.sub(id).quantity;
         let posting = Posting {
-            kind: LineKind::Trial,
+            kind,
             first_day,
             last_day,
             quantity,
             unit_price: Money::ZERO,
             days: (days_between(first_day, last_day) + 1) as u32,
             amount: Money::ZERO,
-            rule: Rule::BillTrial,
+            rule,
             computation: Computation::Full,
         };
         self.post(id, posting, false);
