@@ -25,7 +25,13 @@ pub struct Recorder {
     /// Steps whose checks need the state as it was after them.
     pub checkpoints: std::collections::BTreeSet<usize>,
     pub states: Vec<Checkpoint>,
+    /// About how many bytes the record holds, and how many it may.
+    pub bytes: u64,
+    pub byte_budget: u64,
 }
+
+/// How much memory a scenario's recorded outcome may use before its run is stopped.
+pub const RECORD_BUDGET_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The state after a step, for evaluating its checks.
 #[derive(Clone, Debug)]
@@ -39,14 +45,20 @@ pub struct Checkpoint {
 impl Observer for Recorder {
     const WANTS_DETAIL: bool = true;
     fn event(&mut self, event: Event, detail: String) {
+        self.bytes += (std::mem::size_of::<(Event, String)>() + detail.capacity()) as u64;
         self.events.push((event, detail));
     }
     fn invoice(&mut self, invoice: Invoice) {
+        self.bytes += (std::mem::size_of::<Invoice>() + invoice.lines.len() * std::mem::size_of::<LedgerLine>()) as u64;
         self.invoices.push(invoice);
+    }
+    fn recorded_bytes_over_budget(&self) -> Option<u64> {
+        (self.byte_budget > 0 && self.bytes > self.byte_budget).then_some(self.bytes)
     }
     fn step_finished(&mut self, step: usize, result: StepResult, subscriptions: &[Subscription]) {
         self.steps.push(result);
         if self.checkpoints.contains(&step) {
+            self.bytes += std::mem::size_of_val(subscriptions) as u64;
             self.states.push(Checkpoint { step, subscriptions: subscriptions.to_vec(), invoices: self.invoices.len() });
         }
     }
@@ -90,7 +102,7 @@ pub fn record(
     checkpoints: std::collections::BTreeSet<usize>,
     limits: Limits,
 ) -> Result<Outcome, EngineError> {
-    let recorder = Recorder { checkpoints, ..Recorder::default() };
+    let recorder = Recorder { checkpoints, byte_budget: RECORD_BUDGET_BYTES, ..Recorder::default() };
     let FinalState { observer, subscriptions, handles, rule_hits, end, not_invoiced } = crate::engine::run(&script, recorder, limits)?;
     let steps = script
         .steps
@@ -200,28 +212,27 @@ impl Outcome {
         row
     }
 
+    /// An event as `events.csv` shows it, in the order of [`EVENT_COLUMNS`].
     pub fn event_row(&self, seq: usize) -> Row {
         let (event, detail) = &self.events[seq];
-        let mut row = Row::default();
-        row.push("seq", (seq + 1).to_string());
-        row.push("at", event.at.to_string());
-        row.push(
-            "source",
-            match event.source {
-                Source::Action { .. } => "action",
-                Source::Scheduled => "scheduled",
-                Source::Setup => "setup",
-            }
-            .to_string(),
-        );
-        row.push("actor", event.actor.map(|id| self.script.user(id).handle.clone()).unwrap_or_default());
-        row.push("kind", event.kind.name().to_string());
-        row.push("subject", self.subject_text(&event.subject));
-        row.push("result", event.result.name().to_string());
-        row.push("code", event.code.map(|c| c.name().to_string()).unwrap_or_default());
-        row.push("rule", event.rule.id().to_string());
-        row.push("detail", detail.clone());
-        row
+        let source = match event.source {
+            Source::Action { .. } => "action",
+            // The partner's registration at the start is the clock's first event.
+            Source::Scheduled | Source::Setup => "scheduled",
+        };
+        let values = [
+            (seq + 1).to_string(),
+            event.at.to_string(),
+            source.to_string(),
+            event.actor.map(|id| self.script.user(id).handle.clone()).unwrap_or_default(),
+            event.kind.name().to_string(),
+            self.subject_text(&event.subject),
+            event.result.name().to_string(),
+            event.code.map(|c| c.name().to_string()).unwrap_or_default(),
+            event.rule.id().to_string(),
+            detail.clone(),
+        ];
+        Row(EVENT_COLUMNS.into_iter().zip(values).collect())
     }
 
     /// A subscription as `subscriptions.csv` and `check: subscriptions` see it, in the
@@ -251,23 +262,25 @@ impl Outcome {
         Row(SUBSCRIPTION_COLUMNS.into_iter().zip(values).collect())
     }
 
+    /// A ledger line as `invoice_lines.csv` shows it, in the order of [`LINE_COLUMNS`].
     pub fn line_row(&self, invoice_date: chrono::NaiveDate, line: &LedgerLine) -> Row {
-        let mut row = Row::default();
-        row.push("invoice_date", format_date(invoice_date));
-        row.push("customer", self.script.customer(line.customer).handle.clone());
-        row.push("subscription", line.subscription.display());
-        row.push("name", self.handle_name(line.subscription).to_string());
-        row.push("offer", self.script.catalog.offer(line.offer).id.clone());
-        row.push("kind", line.kind.name().to_string());
-        row.push("period_start", format_date(line.period_start));
-        row.push("period_end", format_date(line.period_end));
-        row.push("quantity", line.quantity.to_string());
-        row.push("unit_price", line.unit_price.to_string());
-        row.push("days", line.days.map(|d| d.to_string()).unwrap_or_default());
-        row.push("amount", line.amount.to_string());
-        row.push("rule", line.rule.id().to_string());
-        row.push("billable_at", line.billable_at.to_string());
-        row
+        let values = [
+            format_date(invoice_date),
+            self.script.customer(line.customer).handle.clone(),
+            line.subscription.display(),
+            self.handle_name(line.subscription).to_string(),
+            self.script.catalog.offer(line.offer).id.clone(),
+            line.kind.name().to_string(),
+            format_date(line.period_start),
+            format_date(line.period_end),
+            line.quantity.to_string(),
+            line.unit_price.to_string(),
+            line.days.map(|d| d.to_string()).unwrap_or_default(),
+            line.amount.to_string(),
+            line.rule.id().to_string(),
+            line.billable_at.to_string(),
+        ];
+        Row(LINE_COLUMNS.into_iter().zip(values).collect())
     }
 
     /// The snapshot text.
@@ -341,6 +354,27 @@ pub const SUBSCRIPTION_COLUMNS: [&str; 17] = [
     "access",
     "cancel_scheduled",
     "ordered_at",
+];
+
+/// The columns of `events.csv` (after `scenario`).
+pub const EVENT_COLUMNS: [&str; 10] = ["seq", "at", "source", "actor", "kind", "subject", "result", "code", "rule", "detail"];
+
+/// The columns of `invoice_lines.csv` (after `scenario`).
+pub const LINE_COLUMNS: [&str; 14] = [
+    "invoice_date",
+    "customer",
+    "subscription",
+    "name",
+    "offer",
+    "kind",
+    "period_start",
+    "period_end",
+    "quantity",
+    "unit_price",
+    "days",
+    "amount",
+    "rule",
+    "billable_at",
 ];
 
 /// An ordered list of named cells: one row of a report, one flow mapping of a snapshot.

@@ -147,7 +147,8 @@ fn scenario_text(script: &Script) -> String {
 }
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, max_shrink_iters: 2000, failure_persistence: None, ..ProptestConfig::default() }
+    // Failures found anywhere are kept in tests/properties.proptest-regressions and replayed first.
+    ProptestConfig { cases, max_shrink_iters: 2000, ..ProptestConfig::default() }
 }
 
 proptest! {

@@ -33,5 +33,10 @@ pub enum EngineError {
     #[error("arithmetic overflow computing {what}{}: the numbers are too large", step.map(|s| format!(" in step {}", s + 1)).unwrap_or_default())]
     Overflow { step: Option<usize>, what: String },
     #[error("the run produced more than {limit} events (reached at {at}); shorten the scenario's horizon or raise --max-events")]
-    TooManyEvents { limit: u64, at: time::Instant },
+    TooManyEvents { limit: u64, at: time::Instant, step: Option<usize> },
+    #[error(
+        "the run's record outgrew {} MiB after {events} events (at {at}); shorten the scenario's horizon (its `until`, or the steps' dates)",
+        bytes / (1024 * 1024)
+    )]
+    RecordTooLarge { bytes: u64, events: u64, at: time::Instant, step: Option<usize> },
 }

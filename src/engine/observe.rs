@@ -249,6 +249,11 @@ pub trait Observer {
     fn event(&mut self, event: Event, detail: String);
     /// Called on each billing date with the invoice (lines moved in).
     fn invoice(&mut self, invoice: Invoice);
+    /// `Some(bytes)` once what the observer keeps has outgrown its memory budget: the run then
+    /// stops with an error instead of exhausting memory.
+    fn recorded_bytes_over_budget(&self) -> Option<u64> {
+        None
+    }
     /// Called after each step with its result and the subscriptions as they are then.
     fn step_finished(&mut self, step: usize, result: StepResult, subscriptions: &[crate::engine::state::Subscription]);
 }

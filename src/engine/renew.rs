@@ -14,6 +14,9 @@ use crate::policy::{NotRenewedAtTermEnd, Permission, SuspendedAtTermEnd, WindowS
 impl<O: Observer> World<'_, O> {
     pub(crate) fn on_term_end(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
         let subscription = self.sub(id);
+        if !subscription.is_live() {
+            return Ok(()); // already expired or disabled with its base (nce-2022)
+        }
         if subscription.status == Status::Suspended {
             return match self.policy.term_end_suspended {
                 SuspendedAtTermEnd::Delete => {
@@ -74,6 +77,24 @@ impl<O: Observer> World<'_, O> {
             let disabled = disabled_at.map(|at| format!("disabled on {}, ", format_date(at.date()))).unwrap_or_default();
             format!("{} {} at the end of its term; {disabled}deleted on {}", w.label(id), status.phrase(), format_date(deletion.date()))
         });
+        // ADDON-SUSPEND-CASCADE: add-ons leave service with their base, on the same dates
+        // (under nce-2022 they keep their own terms, but not beyond their base's).
+        let expired_at_term_end = self.sub(id).expired_at_term_end;
+        let addons: Vec<SubscriptionId> = self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).is_live()).collect();
+        for addon in addons {
+            let subscription = self.sub_mut(addon);
+            subscription.status = status;
+            subscription.deletion_at = Some(deletion);
+            subscription.disabled_at = disabled_at;
+            subscription.expired_at_term_end = expired_at_term_end;
+            if let Some(at) = disabled_at {
+                self.schedule(at, DueKind::RetentionDeletion, addon.0);
+            }
+            self.schedule(deletion, DueKind::RetentionDeletion, addon.0);
+            self.done(kind, Subject::Subscription(addon), Rule::AddonSuspendCascade, |w| {
+                format!("{} {} with its base {}", w.label(addon), status.phrase(), w.label(id))
+            });
+        }
         Ok(())
     }
 

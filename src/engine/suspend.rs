@@ -108,7 +108,11 @@ impl<O: Observer> World<'_, O> {
         let (Some(schedule), Some(paid_since)) = (subscription.schedule, subscription.paid_since) else {
             return Ok(()); // trials and usage: nothing was charged
         };
-        if subscription.standing.is_empty() || !self.policy.suspension_credit {
+        // SUSPEND-CREDIT: suspension is how a *Microsoft* license subscription is cancelled.
+        // A marketplace (ISV) subscription has its own cancellation window and refund
+        // (CANCEL-WINDOW); suspending it does not refund it.
+        let microsoft = self.offer(subscription.offer).is_microsoft();
+        if subscription.standing.is_empty() || !self.policy.suspension_credit || !microsoft {
             return Ok(());
         }
         self.hit(Rule::SuspendCredit);

@@ -387,8 +387,12 @@ impl<'s, O: Observer> World<'s, O> {
     }
 
     pub(crate) fn check_event_budget(&self) -> Result<(), EngineError> {
+        let step = self.step.map(|s| s as usize);
         if self.events > self.limits.max_events {
-            return Err(EngineError::TooManyEvents { limit: self.limits.max_events, at: self.now });
+            return Err(EngineError::TooManyEvents { limit: self.limits.max_events, at: self.now, step });
+        }
+        if let Some(bytes) = self.observer.recorded_bytes_over_budget() {
+            return Err(EngineError::RecordTooLarge { bytes, events: self.events, at: self.now, step });
         }
         Ok(())
     }

@@ -7,18 +7,85 @@ pub mod junit;
 use std::io::Write as _;
 use std::path::Path;
 
-/// Writes a file through a temporary file in the same folder and a rename, so that an
-/// interrupted run never leaves a truncated file under the final name.
+/// A file being written in the folder of its final name, renamed into place when complete, so
+/// that an interrupted run never leaves a truncated file under the final name.
+pub struct AtomicFile {
+    path: std::path::PathBuf,
+    temporary: tempfile::NamedTempFile,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let temporary = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?;
+        Ok(AtomicFile { path: path.to_path_buf(), temporary })
+    }
+
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.temporary.as_file_mut()
+    }
+
+    pub fn commit(self) -> std::io::Result<()> {
+        self.temporary.as_file().sync_all()?;
+        // Temporary files are private (0600); reports are for everyone who can read the folder.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            self.temporary.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        self.temporary.persist(&self.path).map_err(|error| error.error)?;
+        Ok(())
+    }
+}
+
+/// Writes a whole file atomically (see [`AtomicFile`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temporary = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?;
-    temporary.write_all(bytes)?;
-    temporary.as_file().sync_all()?;
-    temporary.persist(path).map_err(|error| error.error)?;
-    Ok(())
+    let mut file = AtomicFile::create(path)?;
+    file.file().write_all(bytes)?;
+    file.commit()
+}
+
+/// A CSV report written row by row (memory stays flat whatever the run's size) and put in
+/// place atomically. Cells of text columns are neutralized (see [`neutralize`]).
+pub struct CsvFile {
+    writer: csv::Writer<std::io::BufWriter<AtomicFile>>,
+    header: Vec<&'static str>,
+    text: Vec<bool>,
+}
+
+impl std::io::Write for AtomicFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.temporary.write(bytes)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.temporary.flush()
+    }
+}
+
+impl CsvFile {
+    pub fn create(path: &Path, header: Vec<&'static str>, is_text: impl Fn(&str) -> bool) -> std::io::Result<CsvFile> {
+        let file = AtomicFile::create(path)?;
+        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(std::io::BufWriter::new(file));
+        writer.write_record(&header)?;
+        let text = header.iter().map(|column| is_text(column)).collect();
+        Ok(CsvFile { writer, header, text })
+    }
+
+    pub fn write(&mut self, row: crate::outcome::Row) -> std::io::Result<()> {
+        debug_assert!(row.0.iter().map(|(name, _)| *name).eq(self.header.iter().copied()), "a row has its report's columns");
+        let cells = row.0.into_iter().zip(&self.text).map(|((_, cell), text)| if *text { neutralize(&cell) } else { cell });
+        self.writer.write_record(cells)?;
+        Ok(())
+    }
+
+    pub fn commit(self) -> std::io::Result<()> {
+        let buffered = self.writer.into_inner().map_err(|error| error.into_error())?;
+        let file = buffered.into_inner().map_err(|error| error.into_error())?;
+        file.commit()
+    }
 }
 
 /// A CSV file in memory: a header row, RFC 4180 quoting, CRLF line ends. Cells of columns

@@ -25,19 +25,33 @@ pub enum SnapshotRoot {
 }
 
 /// The snapshot file of a scenario, if it has a place for one.
-/// The snapshot of a scenario depends only on where the scenario file is, never on which
-/// folder a run was given: below the nearest `scenarios/` folder the path is mirrored.
+///
+/// It depends only on where the scenario file is, never on how the run named it: below the
+/// nearest `scenarios/` folder the path is mirrored. A path written without that folder
+/// (`cd scenarios; cspsim run billing`, or a symbolic link) is resolved first.
 pub fn snapshot_path(root: &SnapshotRoot, scenario: &Path, display: &str) -> Option<PathBuf> {
-    let components: Vec<Component> = scenario.components().collect();
-    let position = components.iter().rposition(|c| c.as_os_str() == "scenarios");
-    let below = position.map(|p| components[p + 1..].iter().collect::<PathBuf>());
-    match root {
-        SnapshotRoot::Folder(folder) => Some(folder.join(below.unwrap_or_else(|| PathBuf::from(display))).with_extension("snap")),
-        SnapshotRoot::Beside => {
-            let base: PathBuf = components[..position?].iter().collect();
-            Some(base.join("snapshots").join(below?).with_extension("snap"))
-        }
+    let located = split_at_scenarios(scenario).or_else(|| {
+        let resolved = std::fs::canonicalize(scenario).ok()?;
+        let (base, below) = split_at_scenarios(&resolved)?;
+        // Shown relative to the working folder when it is inside it, as a user would type it.
+        let here = std::env::current_dir().ok().and_then(|dir| std::fs::canonicalize(dir).ok());
+        let base = here.and_then(|here| base.strip_prefix(&here).ok().map(Path::to_path_buf)).unwrap_or(base);
+        Some((base, below))
+    });
+    match (root, located) {
+        (SnapshotRoot::Folder(folder), Some((_, below))) => Some(folder.join(below).with_extension("snap")),
+        (SnapshotRoot::Folder(folder), None) => Some(folder.join(display).with_extension("snap")),
+        (SnapshotRoot::Beside, Some((base, below))) => Some(base.join("snapshots").join(below).with_extension("snap")),
+        (SnapshotRoot::Beside, None) => None,
     }
+}
+
+/// The folder holding the nearest `scenarios/` folder above a file, and the file's path below
+/// it.
+fn split_at_scenarios(path: &Path) -> Option<(PathBuf, PathBuf)> {
+    let components: Vec<Component> = path.components().collect();
+    let position = components.iter().rposition(|c| c.as_os_str() == "scenarios")?;
+    Some((components[..position].iter().collect(), components[position + 1..].iter().collect()))
 }
 
 pub fn pending_path(snapshot: &Path) -> PathBuf {
@@ -49,7 +63,12 @@ pub fn pending_path(snapshot: &Path) -> PathBuf {
 /// The `input_file` insta records: the scenario's path from the repository root, if it
 /// sits in a `scenarios/` folder.
 fn input_file(scenario: &Path) -> String {
-    let text = scenario.to_string_lossy().replace('\\', "/");
+    let resolved = if split_at_scenarios(scenario).is_none() {
+        std::fs::canonicalize(scenario).unwrap_or_else(|_| scenario.to_path_buf())
+    } else {
+        scenario.to_path_buf()
+    };
+    let text = resolved.to_string_lossy().replace('\\', "/");
     match text.rfind("scenarios/") {
         Some(index) => text[index..].to_string(),
         None => text,
