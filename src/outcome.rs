@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use crate::engine::catalog::BillingType;
-use crate::engine::observe::{Computation, Event, Invoice, LedgerLine, Observer, Source, StepResult, Subject, SubscriptionId};
+use crate::engine::observe::{Event, Invoice, LedgerLine, Observer, Source, StepResult, Subject, SubscriptionId};
 use crate::engine::rules::Rule;
 use crate::engine::script::Script;
 use crate::engine::state::Subscription;
@@ -317,19 +317,7 @@ impl Outcome {
 
     /// How a ledger line's amount was computed: `19 days x 4.00/31 x 1 = 2.45`.
     pub fn explain_line(&self, line: &LedgerLine) -> String {
-        let days = line.days.unwrap_or(0);
-        match line.computation {
-            Computation::Full => format!("{} x {} = {}", line.quantity, line.unit_price, line.amount),
-            Computation::Prorated { period_days } => {
-                format!("{days} days x {}/{period_days} x {} = {}", line.unit_price, line.quantity, line.amount)
-            }
-            Computation::ProratedRoundedRate { rate, decimals } => {
-                let rate = crate::engine::money::Decimal { mantissa: rate, scale: decimals };
-                format!("{days} days x {rate:.prec$} a day x {} = {}", line.quantity, line.amount, prec = decimals as usize)
-            }
-            Computation::Reversal => format!("credit of the charge {} x {} for {days} days = {}", line.quantity, line.unit_price, line.amount),
-            Computation::Usage => format!("{} units x {} = {}", line.quantity, line.unit_price, line.amount),
-        }
+        line.computation_text()
     }
 }
 

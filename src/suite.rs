@@ -33,12 +33,12 @@ const SHARED_FOLDERS: &[&str] = &["catalogs", "policies"];
 /// `catalogs/` and `policies/` folders. Catalog and policy files found elsewhere (a root
 /// mapping with `offers`, or `policy` and `parameters`, and no `scenario`) are skipped too.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
-    let mut found = Vec::new();
+    let mut found: Vec<(ScenarioFile, &PathBuf)> = Vec::new();
     for path in paths {
         let metadata = std::fs::metadata(path).map_err(|_| format!("{}: no such file or folder", display_path(path)))?;
         if metadata.is_file() {
             let display = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            found.push(ScenarioFile { path: path.clone(), display });
+            found.push((ScenarioFile { path: path.clone(), display }, path));
             continue;
         }
         let mut files = Vec::new();
@@ -49,10 +49,25 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
                 continue;
             }
             let relative = file.strip_prefix(path).unwrap_or(&file);
-            found.push(ScenarioFile { display: display_path(relative), path: file });
+            found.push((ScenarioFile { display: display_path(relative), path: file }, path));
         }
     }
-    Ok(found)
+    // Two folders given to one run may hold files of the same relative path: name those by
+    // the folder too, so that no two rows of a report share a `scenario`.
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for (file, _) in &found {
+        *counts.entry(file.display.clone()).or_default() += 1;
+    }
+    Ok(found
+        .into_iter()
+        .map(|(mut file, root)| {
+            if counts[&file.display] > 1 {
+                let folder = if root.is_file() { root.parent().map(display_path).unwrap_or_default() } else { display_path(root) };
+                file.display = format!("{}/{}", folder.trim_end_matches('/'), file.display);
+            }
+            file
+        })
+        .collect())
 }
 
 fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -142,9 +157,29 @@ impl ScenarioRun {
         match &self.snapshot {
             Some(Comparison::Changed { diff, .. }) => text.push_str(diff),
             Some(Comparison::Missing { path, .. }) => text.push_str(&format!("no accepted snapshot at {}\n", display_path(path))),
+            Some(Comparison::NoPlace) => text.push_str("no snapshot: the scenario is not under a scenarios/ folder (use --snapshots DIR)\n"),
             _ => {}
         }
         text
+    }
+
+    /// One line saying why the scenario did not pass.
+    pub fn problem_summary(&self) -> String {
+        let mut reasons = Vec::new();
+        if let Some(diagnostics) = &self.diagnostics {
+            reasons.push(format!("{} input error{}", diagnostics.len(), if diagnostics.len() == 1 { "" } else { "s" }));
+        }
+        let failed = self.verdict.failures.len();
+        if failed > 0 {
+            reasons.push(format!("{failed} of {} expectation{} failed", self.checks, if self.checks == 1 { "" } else { "s" }));
+        }
+        match &self.snapshot {
+            Some(Comparison::Changed { .. }) => reasons.push("the outcome differs from its snapshot".to_string()),
+            Some(Comparison::Missing { .. }) if self.status == Status::Fail => reasons.push("no accepted snapshot".to_string()),
+            Some(Comparison::NoPlace) if self.status == Status::Fail => reasons.push("no place for a snapshot".to_string()),
+            _ => {}
+        }
+        reasons.join("; ")
     }
 }
 

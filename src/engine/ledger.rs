@@ -59,14 +59,19 @@ impl<O: Observer> World<'_, O> {
                     .and_then(|n| n.checked_mul(100))
                     .ok_or_else(overflow)?;
                 let amount = round_line_amount(numerator, 10_i128.pow(decimals), rounding).ok_or_else(overflow)?;
-                Ok((amount, Computation::ProratedRoundedRate { rate, decimals }))
+                Ok((amount, Computation::ProratedRoundedRate { rate, decimals, period_days: rate_days as u32 }))
             }
         }
     }
 
     /// Posts a line for a subscription; charges of the current period become standing.
     pub(crate) fn post(&mut self, id: SubscriptionId, posting: Posting, standing: bool) {
-        self.hit(posting.rule);
+        // Lines made by actions (not the periodic fees, which have their own events) are
+        // announced as events too, so that the event log alone tells the whole story.
+        let announced = matches!(posting.kind, LineKind::ProrateCharge | LineKind::ProrateCredit | LineKind::CancelCredit);
+        if !announced {
+            self.hit(posting.rule);
+        }
         let subscription = self.sub(id);
         let line = LedgerLine {
             customer: subscription.customer,
@@ -84,6 +89,19 @@ impl<O: Observer> World<'_, O> {
             computation: posting.computation,
         };
         let period_index = subscription.schedule.map_or(0, |s| s.period_index);
+        if announced {
+            let kind = if line.amount.is_negative() || line.kind != LineKind::ProrateCharge { EventKind::Credited } else { EventKind::Charged };
+            self.done(kind, Subject::Subscription(id), line.rule, |w| {
+                format!(
+                    "{}: {} {} to {}: {}",
+                    w.label(id),
+                    line.kind.name(),
+                    format_date(line.period_start),
+                    format_date(line.period_end),
+                    line.computation_text()
+                )
+            });
+        }
         self.pending_lines.push(line);
         if standing {
             self.sub_mut(id).standing.push(StandingCharge {

@@ -92,6 +92,8 @@ pub enum EventKind {
     Expired,
     PeriodBilled,
     PeriodNotBilled,
+    Charged,
+    Credited,
     InvoiceIssued,
     PriceChanged,
 }
@@ -121,6 +123,8 @@ impl EventKind {
             EventKind::Disabled => "disabled",
             EventKind::Expired => "expired",
             EventKind::PeriodBilled => "period-billed",
+            EventKind::Charged => "charged",
+            EventKind::Credited => "credited",
             EventKind::PeriodNotBilled => "period-not-billed",
             EventKind::InvoiceIssued => "invoice-issued",
             EventKind::PriceChanged => "price-changed",
@@ -179,8 +183,9 @@ pub enum Computation {
     Full,
     /// days x period price / period days x quantity, the rate exact.
     Prorated { period_days: u32 },
-    /// days x rate x quantity, the daily rate rounded to `decimals` first.
-    ProratedRoundedRate { rate: i128, decimals: u32 },
+    /// days x rate x quantity, the daily rate (period price / period days) rounded to
+    /// `decimals` first.
+    ProratedRoundedRate { rate: i128, decimals: u32, period_days: u32 },
     /// The exact negative of an earlier charge.
     Reversal,
     /// units x unit price.
@@ -205,6 +210,29 @@ pub struct LedgerLine {
     pub billable_at: Instant,
     pub rule: Rule,
     pub computation: Computation,
+}
+
+impl LedgerLine {
+    /// How the amount was computed, for people: `19 days x 4.00/31 x 1 = 2.45`.
+    pub fn computation_text(&self) -> String {
+        let days = self.days.unwrap_or(0);
+        let day_word = if days == 1 { "day" } else { "days" };
+        match self.computation {
+            Computation::Full => format!("{} x {} = {}", self.quantity, self.unit_price, self.amount),
+            Computation::Prorated { period_days } => {
+                format!("{days} {day_word} x {}/{period_days} x {} = {}", self.unit_price, self.quantity, self.amount)
+            }
+            Computation::ProratedRoundedRate { rate, decimals, period_days } => {
+                let rate = Decimal { mantissa: rate, scale: decimals };
+                format!(
+                    "{days} {day_word} x {rate} a day ({}/{period_days} rounded to {decimals} decimals) x {} = {}",
+                    self.unit_price, self.quantity, self.amount
+                )
+            }
+            Computation::Reversal => format!("credit of the charge {} x {} for {days} {day_word} = {}", self.quantity, self.unit_price, self.amount),
+            Computation::Usage => format!("{} units x {} = {}", self.quantity, self.unit_price, self.amount),
+        }
+    }
 }
 
 /// One invoice of the partner, issued on a billing date (BILL-DATE).

@@ -58,12 +58,11 @@ impl<O: Observer> World<'_, O> {
     /// nce-2022: the term ends in an expired or disabled state that lasts `days` before the
     /// next phase (expired, then disabled, then deleted).
     fn end_in_phase(&mut self, id: SubscriptionId, status: Status, days: u32, rule: Rule) -> Result<(), EngineError> {
-        let overflow = || self.overflow("a deletion date");
         let (disabled_at, deleted_after) = match status {
-            Status::Expired => (Some(self.now.midnight_days_after(i64::from(days)).ok_or_else(overflow)?), days + self.policy.disabled_days),
+            Status::Expired => (Some(self.deadline_in_days(days, "a disable date")?), days + self.policy.disabled_days),
             _ => (None, days),
         };
-        let deletion = self.now.midnight_days_after(i64::from(deleted_after)).ok_or_else(overflow)?;
+        let deletion = self.deadline_in_days(deleted_after, "a deletion date")?;
         let subscription = self.sub_mut(id);
         subscription.status = status;
         subscription.deletion_at = Some(deletion);

@@ -34,7 +34,7 @@ impl<O: Observer> World<'_, O> {
             self.sub_mut(id).deletion_at = None;
             return Ok(()); // this policy keeps a suspended subscription until its term ends
         };
-        let at = self.now.midnight_days_after(i64::from(days)).ok_or_else(|| self.overflow("a deletion date"))?;
+        let at = self.deadline_in_days(days, "a deletion date")?;
         self.sub_mut(id).deletion_at = Some(at);
         self.schedule(at, DueKind::RetentionDeletion, id.0);
         self.done(EventKind::DeletionScheduled, Subject::Subscription(id), Rule::SuspendRetention, |world| {

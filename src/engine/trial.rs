@@ -40,11 +40,16 @@ impl<O: Observer> World<'_, O> {
         }
         let subscription = self.sub_mut(id);
         if subscription.trial.is_some_and(|t| t.microsoft) {
+            // A trial already suspended keeps the deletion date its suspension set: expiring
+            // does not extend a retention period that is already running.
+            let retention_running = subscription.status == Status::Suspended && subscription.deletion_at.is_some();
             subscription.status = Status::Expired;
             self.done(EventKind::TrialExpired, Subject::Subscription(id), Rule::TrialMs, |world| {
                 format!("{}: the trial ended without conversion and expired", world.label(id))
             });
-            self.schedule_retention_deletion(id)?;
+            if !retention_running {
+                self.schedule_retention_deletion(id)?;
+            }
             return Ok(());
         }
         let frequency = subscription.billing.unwrap_or(Frequency::Monthly);

@@ -382,6 +382,13 @@ impl<'s, O: Observer> World<'s, O> {
         }
     }
 
+    /// A deadline `days` days from now (00:00 of that date), never before now: with a
+    /// retention of 0 days, deletion happens at once rather than in the past.
+    pub(crate) fn deadline_in_days(&self, days: u32, what: &str) -> Result<Instant, EngineError> {
+        let at = self.now.midnight_days_after(i64::from(days)).ok_or_else(|| self.overflow(what))?;
+        Ok(at.max(self.now))
+    }
+
     pub(crate) fn overflow(&self, what: &str) -> EngineError {
         EngineError::Overflow { step: self.step.map(|s| s as usize), what: what.to_string() }
     }

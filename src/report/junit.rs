@@ -12,19 +12,20 @@ pub fn junit_xml(runs: &[ScenarioRun]) -> String {
             Status::Pass => TestCaseStatus::success(),
             Status::Fail => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status.set_message(format!("{} expectation(s) failed", run.failure_count()));
+                status.set_message(run.problem_summary());
                 status.set_description(run.problem_text());
                 status
             }
             Status::Error => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-                status.set_message("invalid input");
+                status.set_message(run.problem_summary());
                 status.set_description(run.problem_text());
                 status
             }
         };
-        let mut case = TestCase::new(run.display.clone(), status);
-        case.set_classname(run.title.clone().unwrap_or_else(|| run.display.clone()));
+        // The file identifies the case (unique within a run); the title describes it.
+        let mut case = TestCase::new(run.title.clone().unwrap_or_else(|| run.display.clone()), status);
+        case.set_classname(run.shown_path.clone());
         suite.add_test_case(case);
     }
     report.add_test_suite(suite);

@@ -95,6 +95,12 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
     let customers = context.customers(&customers);
     let steps_built = context.steps(&steps);
     let until = head.until.as_ref().and_then(|until| context.instant(until));
+    if let Some(until) = until
+        && until < context.start
+    {
+        let located = head.until.as_ref().expect("parsed above");
+        context.builder.error_at(located, format!("`until` ({until}) is before the start ({})", context.start), "an instant at or after the start");
+    }
     if let (Some(until), Some(last)) = (until, steps_built.last())
         && until < last.0.at
     {
@@ -303,6 +309,12 @@ impl<'b, 'a> Context<'b, 'a> {
             let opened = match &section.opened {
                 None => self.start.date(),
                 Some(opened) => match parse_date(&opened.value) {
+                    Ok(date) if date > self.start.date() => {
+                        let message =
+                            format!("`{}` opens the account after the scenario starts ({})", opened.value, crate::engine::time::format_date(self.start.date()));
+                        self.builder.error_at(opened, message, "an opening date on or before the start: every customer exists from the start");
+                        self.start.date()
+                    }
                     Ok(date) => date,
                     Err(message) => {
                         self.builder.error_at(opened, message, "a date, YYYY-MM-DD");
@@ -582,7 +594,11 @@ impl<'b, 'a> Context<'b, 'a> {
         if let Some(info) = self.defined.get(&name.value) {
             return Some(SubscriptionRef::Handle(info.id));
         }
-        if let Some(number) = name.value.strip_prefix("sub-").and_then(|n| n.parse::<u32>().ok()).filter(|n| *n > 0) {
+        // Generated ids as the outcome spells them: sub-0001, sub-12345.
+        if let Some(digits) = name.value.strip_prefix("sub-").filter(|d| d.len() >= 4 && d.bytes().all(|b| b.is_ascii_digit()))
+            && let Ok(number) = digits.parse::<u32>()
+            && number > 0
+        {
             return Some(SubscriptionRef::Generated(number));
         }
         if self.salvaged.contains(&name.value) {
@@ -597,7 +613,8 @@ impl<'b, 'a> Context<'b, 'a> {
             return None;
         }
         let known: Vec<String> = self.defined.keys().cloned().collect();
-        let suggestion = nearest(&name.value, known.iter().map(String::as_str));
+        let short_id = name.value.strip_prefix("sub-").and_then(|d| d.parse::<u32>().ok()).filter(|n| *n > 0).map(|n| format!("sub-{n:04}"));
+        let suggestion = short_id.or_else(|| nearest(&name.value, known.iter().map(String::as_str)).map(str::to_string));
         let expected = if known.is_empty() {
             "a name given by an earlier step's `name:`, or a generated id such as sub-0001".to_string()
         } else {
