@@ -120,7 +120,8 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     if files.is_empty() {
         return usage_error(&format!("no scenario files (.yaml) under {}", args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")));
     }
-    let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    // CI systems set CI=true (or 1); CI=false or CI=0 is how one says "not CI".
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
     let options = SuiteOptions {
         snapshots: args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder),
         compare_snapshots: true,
@@ -149,10 +150,13 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     let totals = crate::suite::exercised(&runs);
     let _ = &totals;
     let (mut exit, mut report_error) = (EXIT_OK, None);
-    match write_reports(&args.out, &runs) {
-        Ok(_) => {}
-        Err(error) => report_error = Some(format!("cannot write the reports to {}: {error}", display_path(&args.out))),
-    }
+    let reports_written = match write_reports(&args.out, &runs) {
+        Ok(_) => true,
+        Err(error) => {
+            report_error = Some(format!("cannot write the reports to {}: {error}", display_path(&args.out)));
+            false
+        }
+    };
     if let Some(junit) = &args.junit
         && let Err(error) = write_junit(junit, &runs)
     {
@@ -174,12 +178,12 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         .count();
     let _ = writeln!(
         stdout,
-        "{} scenario{}: {} ({:.2}s); reports in {}{}",
+        "{} scenario{}: {} ({:.2}s){}{}",
         runs.len(),
         if runs.len() == 1 { "" } else { "s" },
         parts.join(", "),
         elapsed.as_secs_f64(),
-        display_path(&args.out),
+        if reports_written { format!("; reports in {}", display_path(&args.out)) } else { String::new() },
         if pending > 0 {
             format!("; {pending} pending snapshot{} (review with `cspsim accept` or `cargo insta review`)", if pending == 1 { "" } else { "s" })
         } else {

@@ -92,6 +92,7 @@ pub struct AcceptArgs {
     /// Scenario files or folders whose pending snapshots to accept.
     #[arg(default_value = "scenarios")]
     pub paths: Vec<PathBuf>,
+    /// Snapshot folder, as given to `run` and `check`.
     #[arg(long)]
     pub snapshots: Option<PathBuf>,
 }

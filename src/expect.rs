@@ -263,7 +263,10 @@ fn evaluate_invoice(
             Some(i) => used[i] = true,
             None => {
                 let candidates: Vec<String> = invoice.lines.iter().filter(|actual| Some(actual.subscription) == id).map(describe_line).collect();
-                let actual = if candidates.is_empty() {
+                let matched_earlier = invoice.lines.iter().enumerate().any(|(i, actual)| used[i] && id.is_some_and(|id| line_matches(actual, id, expected)));
+                let actual = if matched_earlier {
+                    format!("the only such line was already matched by an earlier expected line (lines for {}: {})", expected.label, candidates.join("; "))
+                } else if candidates.is_empty() {
                     format!("no line for {} on this invoice", expected.label)
                 } else {
                     format!("lines for {}: {}", expected.label, candidates.join("; "))

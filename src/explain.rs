@@ -23,7 +23,15 @@ fn write_line(out: &mut String, outcome: &Outcome, line: &crate::engine::observe
 
 pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}\n  {} (policy {})\n", outcome.title, shown_path, outcome.policy);
+    let policy = &outcome.script.policy;
+    let changed = crate::policy::builtin::find(&policy.name).map(|base| policy.differences_from(&base)).unwrap_or_default();
+    let overrides = if changed.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", changed.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join(", "))
+    };
+    let _ = writeln!(out, "{}\n  {} (policy {}{overrides})\n", outcome.title, shown_path, outcome.policy);
+    let _ = writeln!(out, "  Each event shows its instant, whether a step's action or the clock made it, its kind, result and rule.\n");
     let mut next_step = 0;
     let print_step = |out: &mut String, index: usize| {
         let step = &outcome.steps[index];
@@ -41,7 +49,8 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
                 format!("{by}{action} -> {result}")
             }
         };
-        let _ = writeln!(out, "\n-- step {} (line {}) at {}: {what}", index + 1, step.line, step.at);
+        let line = if step.line == 0 { "generated".to_string() } else { format!("line {}", step.line) };
+        let _ = writeln!(out, "\n-- step {} ({line}) at {}: {what}", index + 1, step.at);
     };
     for (index, (event, detail)) in outcome.events.iter().enumerate() {
         match event.source {
@@ -62,7 +71,8 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
             Some(code) => format!("{} {}", event.result.name(), code.name()),
             None => event.result.name().to_string(),
         };
-        let _ = writeln!(out, "  {}  {:<22} {:<10} [{}] {}", event.at, event.kind.name(), result, event.rule.id(), detail);
+        let by = if matches!(event.source, Source::Action { .. }) { "step " } else { "clock" };
+        let _ = writeln!(out, "  {}  {by}  {:<22} {:<10} [{}] {}", event.at, event.kind.name(), result, event.rule.id(), detail);
         if event.kind == EventKind::InvoiceIssued
             && let Subject::Invoice(date) = event.subject
             && let Some(invoice) = outcome.invoices.iter().find(|i| i.date == date)

@@ -356,7 +356,8 @@ impl<O: Observer> World<'_, O> {
                     }
                     quantity
                 };
-                (quantity, Some(frequency))
+                // A Microsoft trial is not billed: its frequency is chosen when it converts.
+                (quantity, if offer.is_microsoft_trial() { None } else { Some(frequency) })
             }
         };
         let id = SubscriptionId(self.subscriptions.len() as u32);
@@ -420,7 +421,11 @@ impl<O: Observer> World<'_, O> {
             self.sub_mut(parent).addons.push(id);
         }
         self.done(EventKind::SubscriptionCreated, Subject::Subscription(id), Rule::BuyCart, |world| {
-            let billed = billing.map_or_else(|| "billed by usage".to_string(), |f| format!("billed {}", f.adverb()));
+            let billed = match billing {
+                Some(frequency) => format!("billed {}", frequency.adverb()),
+                None if world.offer(offer_id).is_microsoft_trial() => "free during its trial".to_string(),
+                None => "billed by usage".to_string(),
+            };
             let units = if world.offer(offer_id).billing == BillingType::License { format!("{quantity} x ") } else { String::new() };
             format!("{}: {units}{} for {}, {billed}", world.label(id), world.offer(offer_id).id, world.script.customer(customer).handle)
         });

@@ -679,6 +679,11 @@ impl Policy {
         PARAMETERS.iter().map(|parameter| (parameter.name, (parameter.show)(self))).collect()
     }
 
+    /// The parameters whose values differ from `other`'s, with this policy's values.
+    pub fn differences_from(&self, other: &Policy) -> Vec<(&'static str, String)> {
+        PARAMETERS.iter().filter(|p| (p.show)(self) != (p.show)(other)).map(|p| (p.name, (p.show)(self))).collect()
+    }
+
     pub fn show(&self, name: &str) -> Option<String> {
         PARAMETERS.iter().find(|p| p.name == name).map(|p| (p.show)(self))
     }

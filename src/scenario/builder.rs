@@ -48,8 +48,9 @@ impl<'a> Builder<'a> {
         let mut names: Vec<&str> = known.into_iter().collect();
         names.sort_unstable();
         names.dedup();
+        let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
         let expected = if names.is_empty() {
-            format!("a {what} {scope} (there is none)")
+            format!("{article} {what} {scope} (there is none)")
         } else if names.len() <= 12 {
             format!("one of: {}", names.join(", "))
         } else {

@@ -486,6 +486,14 @@ impl<'b, 'a> Context<'b, 'a> {
 
     fn step_time(&mut self, step: &Located<StepSection>, previous: Instant, previous_line: u32) -> Instant {
         let Some(at) = &step.at else { return previous };
+        if at.value.starts_with('-') {
+            self.builder.error_at(
+                at,
+                format!("`{}` would go back in time: steps only move forward", at.value),
+                "+DURATION (such as +3d) or an absolute instant",
+            );
+            return previous;
+        }
         if let Some(relative) = at.value.strip_prefix('+') {
             return match Duration::parse(relative) {
                 Ok(duration) => match previous.checked_add(duration).filter(|t| *t <= crate::engine::time::LATEST) {

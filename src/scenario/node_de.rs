@@ -139,7 +139,7 @@ impl DecodeError {
             DecodeErrorKind::UnknownKey { key, context, .. } => format!("unknown key `{key}`{context}"),
             DecodeErrorKind::UnknownVariant { variant, .. } => format!("`{variant}` is not a valid value here"),
             DecodeErrorKind::InvalidType { found, .. } => format!("found {found}"),
-            DecodeErrorKind::InvalidValue { found, .. } => format!("{found} is not allowed here"),
+            DecodeErrorKind::InvalidValue { found, .. } => format!("{found} is out of range"),
             DecodeErrorKind::MissingKey { key, context } => format!("missing required key `{key}`{context}"),
             DecodeErrorKind::Message(message) => message.clone(),
             DecodeErrorKind::AlreadyReported => String::new(),
@@ -281,7 +281,13 @@ macro_rules! deserialize_integer {
                 Ok(value) => visitor.$visit::<DecodeError>(value).map_err(|e| e.at(self.node)),
                 Err(_) => Err(DecodeError::new(DecodeErrorKind::InvalidValue {
                     found: format!("the number {value}"),
-                    expected: format!("a whole number from {} to {}", <$target>::MIN, <$target>::MAX),
+                    expected: if (<$target>::MAX as i128) <= 1_000_000 {
+                        format!("a whole number from {} to {}", <$target>::MIN, <$target>::MAX)
+                    } else if <$target>::MIN == 0 {
+                        "a whole number, zero or more, of a sensible size".to_string()
+                    } else {
+                        "a whole number of a sensible size".to_string()
+                    },
                 }).at(self.node)),
             }
         }

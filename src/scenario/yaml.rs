@@ -146,7 +146,7 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
             (format!("duplicate key `{}`", key.as_deref().unwrap_or("?")), Some("each key at most once in a mapping".to_string()))
         }
         serde_saphyr::Error::Budget { breach, .. } => (
-            format!("the document is too large or too deeply nested ({breach:?})"),
+            format!("the document is too large or too deeply nested: {}", describe_breach(&format!("{breach:?}"))),
             Some("a hand-written file: at most 48 levels of nesting, 200000 values, 2000 aliases".to_string()),
         ),
         serde_saphyr::Error::AliasError { .. }
@@ -175,6 +175,23 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
         }
     };
     YamlError { position, message, expected }
+}
+
+/// serde-saphyr names a budget breach by its Rust variant (`Depth { depth: 49 }`); say it in
+/// words.
+fn describe_breach(debug: &str) -> String {
+    let kind = debug.split([' ', '{', '(']).next().unwrap_or_default();
+    let number: String = debug.chars().filter(char::is_ascii_digit).collect();
+    match kind {
+        "Depth" => format!("more than 48 levels of nesting (reached {number})"),
+        "Nodes" => format!("more than 200000 values (reached {number})"),
+        "Events" => "too many YAML events".to_string(),
+        "Aliases" => format!("more than 2000 aliases (reached {number})"),
+        "Anchors" => format!("more than 2000 anchors (reached {number})"),
+        "ScalarBytes" | "TotalScalarBytes" => "too much text".to_string(),
+        "Documents" => "too many documents".to_string(),
+        _ => format!("a resource limit was reached ({})", kind.to_lowercase()),
+    }
 }
 
 /// The tree as serde-saphyr hands it over: every node with its span.
