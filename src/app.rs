@@ -245,7 +245,7 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
             let written = pending.as_ref().map(|p| format!(", new one written to {}", display_path(p))).unwrap_or_default();
             let _ = writeln!(out, "       {}", style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path))));
         }
-        Some(Comparison::NoPlace) if run.status == Status::Fail => {
+        Some(Comparison::NoPlace) if run.status == Status::Fail || !quiet => {
             let _ = writeln!(out, "       no snapshot: the scenario is not under a scenarios/ folder (use --snapshots DIR)");
         }
         _ => {}
