@@ -147,8 +147,6 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     for run in &runs {
         print_run(&mut stdout, run, args.quiet, out, err);
     }
-    let totals = crate::suite::exercised(&runs);
-    let _ = &totals;
     let (mut exit, mut report_error) = (EXIT_OK, None);
     let reports_written = match write_reports(&args.out, &runs) {
         Ok(_) => true,
@@ -316,14 +314,7 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
         loaded.title = format!("{}: customer {index} of the population", loaded.title);
         loaded.expectations = loaded.script.steps.iter().map(|_| crate::expect::StepExpectations::default()).collect();
     }
-    let outcome = match crate::outcome::record(
-        &loaded.title,
-        &display,
-        loaded.script.clone(),
-        &loaded.step_lines(),
-        loaded.checkpoints(),
-        Limits { max_events: args.max_events },
-    ) {
+    let outcome = match crate::outcome::record_scenario(&loaded, Limits { max_events: args.max_events }) {
         Ok(outcome) => outcome,
         Err(error) => {
             eprintln!("error: {}: {error}", display_path(&args.scenario));

@@ -77,8 +77,6 @@ pub struct StepRecord {
 /// The complete, stable record of one scenario run.
 pub struct Outcome {
     pub title: String,
-    /// The scenario's path relative to the run's root, with `/`.
-    pub file: String,
     pub policy: String,
     pub script: Script,
     pub steps: Vec<StepRecord>,
@@ -93,15 +91,13 @@ pub struct Outcome {
     pub not_invoiced: Vec<LedgerLine>,
 }
 
+/// Runs a loaded scenario with a recorder and assembles its outcome.
+pub fn record_scenario(loaded: &crate::scenario::load::LoadedScenario, limits: Limits) -> Result<Outcome, EngineError> {
+    record(&loaded.title, loaded.script.clone(), &loaded.step_lines(), loaded.checkpoints(), limits)
+}
+
 /// Runs a script with a recorder and assembles the outcome.
-pub fn record(
-    title: &str,
-    file: &str,
-    script: Script,
-    step_lines: &[u32],
-    checkpoints: std::collections::BTreeSet<usize>,
-    limits: Limits,
-) -> Result<Outcome, EngineError> {
+pub fn record(title: &str, script: Script, step_lines: &[u32], checkpoints: std::collections::BTreeSet<usize>, limits: Limits) -> Result<Outcome, EngineError> {
     let recorder = Recorder { checkpoints, byte_budget: RECORD_BUDGET_BYTES, ..Recorder::default() };
     let FinalState { observer, subscriptions, handles, rule_hits, end, not_invoiced } = crate::engine::run(&script, recorder, limits)?;
     let steps = script
@@ -119,7 +115,6 @@ pub fn record(
         .collect();
     Ok(Outcome {
         title: title.to_string(),
-        file: file.to_string(),
         policy: script.policy.name.clone(),
         steps,
         events: observer.events,

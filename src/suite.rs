@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::engine::Limits;
-use crate::engine::rules::Rule;
 use crate::expect::{Verdict, evaluate};
-use crate::outcome::{Outcome, record};
+use crate::outcome::{Outcome, record_scenario};
 use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position, display_path};
 use crate::scenario::load::{LoadOptions, load_scenario};
 use crate::snapshot::{Comparison, SnapshotRoot, compare};
@@ -240,7 +239,7 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
     run.title = Some(loaded.title.clone());
     run.policy = Some(loaded.script.policy.name.clone());
     run.steps = loaded.script.steps.len();
-    let outcome = match record(&loaded.title, &loaded.display, loaded.script.clone(), &loaded.step_lines(), loaded.checkpoints(), options.limits) {
+    let outcome = match record_scenario(&loaded, options.limits) {
         Ok(outcome) => outcome,
         Err(error) => {
             let line = match &error {
@@ -304,15 +303,4 @@ pub fn run_all(files: &[ScenarioFile], options: &SuiteOptions, jobs: usize, prog
             .collect();
         runs.into_iter().flatten().collect()
     })
-}
-
-/// Rules exercised anywhere in a suite (for warnings about rules no scenario covers).
-pub fn exercised(runs: &[ScenarioRun]) -> Vec<u64> {
-    let mut totals = vec![0; Rule::COUNT];
-    for outcome in runs.iter().filter_map(|r| r.outcome.as_ref()) {
-        for (total, hits) in totals.iter_mut().zip(&outcome.rule_hits) {
-            *total += hits;
-        }
-    }
-    totals
 }

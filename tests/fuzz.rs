@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use cspsim::engine::Limits;
-use cspsim::outcome::record;
+use cspsim::outcome::record_scenario;
 use cspsim::scenario::load::{LoadOptions, load_scenario_text};
 use cspsim::scenario::source::text_from_bytes;
 use proptest::prelude::*;
@@ -40,7 +40,7 @@ fn exercise(path: &Path, bytes: Vec<u8>) {
         Ok(loaded) => {
             let limits = Limits { max_events: 200_000 };
             // Ok or a reported engine error (too many events, overflow): never a panic.
-            let _ = record(&loaded.title, &loaded.display, loaded.script.clone(), &loaded.step_lines(), loaded.checkpoints(), limits);
+            let _ = record_scenario(&loaded, limits);
         }
         Err(diagnostics) => {
             assert!(!diagnostics.is_empty(), "a refusal always says why");

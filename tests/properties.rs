@@ -133,7 +133,7 @@ fn build_under(catalog: &Catalog, policy: &str, start: &str, billing_day: u32, o
 fn run(script: &Script) -> Outcome {
     let every_step = (0..script.steps.len()).collect();
     let lines = vec![0; script.steps.len()];
-    record("generated", "generated.yaml", script.clone(), &lines, every_step, Limits::default()).expect("generated scripts run")
+    record("generated", script.clone(), &lines, every_step, Limits::default()).expect("generated scripts run")
 }
 
 fn states(outcome: &Outcome) -> Vec<(Instant, Vec<cspsim::engine::state::Subscription>)> {

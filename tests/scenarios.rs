@@ -18,9 +18,7 @@ fn every_bundled_scenario_passes_and_matches_its_snapshot() {
         }
         let display = relative.to_string_lossy().replace('\\', "/");
         let loaded = load_scenario(path, &display, &LoadOptions::default()).unwrap_or_else(|diagnostics| panic!("{display} does not load:\n{diagnostics}"));
-        let outcome =
-            cspsim::outcome::record(&loaded.title, &loaded.display, loaded.script.clone(), &loaded.step_lines(), loaded.checkpoints(), Limits::default())
-                .unwrap_or_else(|error| panic!("{display}: {error}"));
+        let outcome = cspsim::outcome::record_scenario(&loaded, Limits::default()).unwrap_or_else(|error| panic!("{display}: {error}"));
         let verdict = cspsim::expect::evaluate(&outcome, &loaded.expectations);
         let failures: Vec<String> = verdict.failures.iter().map(|f| f.render(&display)).collect();
         assert!(failures.is_empty(), "{display} fails its own expectations:\n{}", failures.join("\n"));

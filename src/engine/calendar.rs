@@ -45,11 +45,6 @@ impl Period {
         Some(Period { first_day, last_day: next_first_day.pred_opt()? })
     }
 
-    /// The day after the last day: when the next period starts.
-    pub fn end_exclusive(self) -> NaiveDate {
-        self.last_day.succ_opt().expect("periods lie well inside chrono's range")
-    }
-
     /// Calendar days in the period, both ends included.
     pub fn days(self) -> i64 {
         days_between(self.first_day, self.last_day) + 1
@@ -59,25 +54,6 @@ impl Period {
     pub fn days_from(self, from: NaiveDate) -> i64 {
         (days_between(from, self.last_day) + 1).max(0)
     }
-
-    pub fn contains(self, date: NaiveDate) -> bool {
-        self.first_day <= date && date <= self.last_day
-    }
-}
-
-/// The index of the period of a schedule that contains `date` (dates before the anchor
-/// belong to period 0).
-pub fn period_index_containing(anchor: NaiveDate, months_per_period: u32, date: NaiveDate) -> u32 {
-    // Estimate from the month difference, then correct by at most one step either way.
-    let months = (date.year() - anchor.year()) * 12 + date.month() as i32 - anchor.month() as i32;
-    let mut index = (months.max(0) as u32) / months_per_period.max(1);
-    while index > 0 && Period::of(anchor, months_per_period, index).is_some_and(|p| p.first_day > date) {
-        index -= 1;
-    }
-    while Period::of(anchor, months_per_period, index).is_some_and(|p| p.last_day < date) {
-        index += 1;
-    }
-    index
 }
 
 /// The partner's first billing date on or after `date` (billing day 1..=28 exists in every
@@ -129,16 +105,6 @@ mod tests {
         assert_eq!((period.first_day, period.last_day), (date("2021-04-10"), date("2021-05-09")));
         assert_eq!(period.days(), 30);
         assert_eq!(period.days_from(date("2021-04-25")), 15);
-    }
-
-    #[test]
-    fn period_index_lookup_agrees_with_period_bounds() {
-        let anchor = date("2020-01-31");
-        for k in 0..40 {
-            let period = Period::of(anchor, 1, k).unwrap();
-            assert_eq!(period_index_containing(anchor, 1, period.first_day), k);
-            assert_eq!(period_index_containing(anchor, 1, period.last_day), k);
-        }
     }
 
     #[test]

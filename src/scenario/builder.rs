@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::policy::{ParameterValue, Policy};
-use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
+use crate::scenario::diagnostic::{Diagnostic, Diagnostics};
 use crate::scenario::model::ParameterNode;
 use crate::scenario::node_de::{self, Located};
 use crate::scenario::suggest::nearest;
@@ -132,8 +132,4 @@ pub fn with_placeholders(node: &Node, replacements: &[(&str, NodeValue)]) -> Nod
         }
     }
     copy
-}
-
-pub fn position_of(node: &Node) -> Position {
-    node.position
 }
