@@ -37,9 +37,7 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         match subscription.status {
-            Status::Deleted => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
-            }
+            Status::Deleted => return Ok(self.refuse_deleted(ACTION, id)),
             Status::Expired | Status::Disabled => {
                 return Ok(
                     self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| format!("{} {}", w.label(id), w.sub(id).status.phrase()))

@@ -22,9 +22,7 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         match subscription.status {
-            Status::Deleted => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
-            }
+            Status::Deleted => return Ok(self.refuse_deleted(ACTION, id)),
             Status::Suspended => {
                 return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::QtySuspended, |w| {
                     format!("{} is suspended: reactivate it first", w.label(id))
@@ -108,7 +106,7 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         if subscription.status == Status::Deleted {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
+            return Ok(self.refuse_deleted(ACTION, id));
         }
         if self.offer(subscription.offer).billing != BillingType::Usage {
             return Ok(self.refuse(ACTION, subject, Code::NotUsageBased, Rule::BillUsage, |w| format!("{} is license-based: it records no usage", w.label(id))));

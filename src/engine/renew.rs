@@ -127,7 +127,7 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         if subscription.status == Status::Deleted {
-            return self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id)));
+            return self.refuse_deleted(ACTION, id);
         }
         if self.script.partner.cloud == Cloud::UsGovernment {
             return self.refuse(ACTION, subject, Code::AutoRenewNotSupported, Rule::RenewToggle, |_| {

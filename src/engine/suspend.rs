@@ -57,9 +57,7 @@ impl<O: Observer> World<'_, O> {
         };
         let subject = Subject::Subscription(id);
         match self.sub(id).status {
-            Status::Deleted => {
-                return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
-            }
+            Status::Deleted => return Ok(self.refuse_deleted(ACTION, id)),
             Status::Suspended => {
                 return Ok(self.refuse(ACTION, subject, Code::SubscriptionAlreadySuspended, Rule::Suspend, |w| format!("{} is already suspended", w.label(id))));
             }

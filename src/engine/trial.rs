@@ -74,7 +74,7 @@ impl<O: Observer> World<'_, O> {
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
         if subscription.status == Status::Deleted {
-            return Ok(self.refuse(ACTION, subject, Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id))));
+            return Ok(self.refuse_deleted(ACTION, id));
         }
         let Some(trial) = subscription.trial else {
             return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| format!("{} is not a trial", w.label(id))));

@@ -341,6 +341,13 @@ impl<'s, O: Observer> World<'s, O> {
         self.resolve(reference).ok_or_else(|| self.not_found(action, reference))
     }
 
+    /// SUBSCRIPTION_DELETED: every action on a subscription past its retention deadline is
+    /// refused the same way, under QTY-DELETED (the rule that says a deleted subscription
+    /// cannot be changed).
+    pub(crate) fn refuse_deleted(&mut self, action: &'static str, id: SubscriptionId) -> StepResult {
+        self.refuse(action, Subject::Subscription(id), Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id)))
+    }
+
     /// The subscription an action names, if it was created.
     pub(crate) fn resolve(&self, reference: SubscriptionRef) -> Option<SubscriptionId> {
         match reference {
