@@ -76,16 +76,18 @@ impl SplitMix64 {
     }
 
     /// An index chosen by weight.
-    pub fn weighted<T>(&mut self, items: &[(T, u32)]) -> usize {
-        let total: u64 = items.iter().map(|(_, w)| u64::from(*w)).sum();
+    pub fn weighted(&mut self, weights: impl Iterator<Item = u32> + Clone) -> usize {
+        let total: u64 = weights.clone().map(u64::from).sum();
         let mut pick = self.below(total.max(1));
-        for (index, (_, weight)) in items.iter().enumerate() {
-            if pick < u64::from(*weight) {
+        let mut last = 0;
+        for (index, weight) in weights.enumerate() {
+            if pick < u64::from(weight) {
                 return index;
             }
-            pick -= u64::from(*weight);
+            pick -= u64::from(weight);
+            last = index;
         }
-        items.len() - 1
+        last
     }
 
     /// True with probability `basis_points / 10000`.
@@ -106,15 +108,14 @@ impl PopulationSpec {
     pub fn customer_script(&self, base: &Script, index: u64) -> Script {
         let mut random = SplitMix64::new(self.seed ^ index.wrapping_mul(0xA076_1D64_78BD_642F));
         random.next_u64();
-        let country = self.countries[random.weighted(&self.countries)].0;
-        let segment = self.segments[random.weighted(&self.segments)].0;
-        let mix: Vec<(usize, u32)> = self.purchases.iter().enumerate().map(|(i, p)| (i, p.weight)).collect();
-        let purchase = &self.purchases[random.weighted(&mix)];
+        let country = self.countries[random.weighted(self.countries.iter().map(|(_, weight)| *weight))].0;
+        let segment = self.segments[random.weighted(self.segments.iter().map(|(_, weight)| *weight))].0;
+        let purchase = &self.purchases[random.weighted(self.purchases.iter().map(|p| p.weight))];
         let quantity = random.between(purchase.quantity_min, purchase.quantity_max);
         let annual = random.chance(purchase.annual_percent * 100);
         let start = base.start;
         let first_month = Duration::from_days(28).seconds();
-        let bought_at = Instant::from_unix_seconds(start.unix_seconds() + random.below(first_month as u64) as i64);
+        let bought_at = start.checked_add(Duration::from_seconds(random.below(first_month as u64) as i64)).expect("inside the validated horizon");
         let actor = Some(self.actor);
         let subscription = SubscriptionRef::Generated(1);
         let mut steps = vec![Step {
@@ -141,14 +142,14 @@ impl PopulationSpec {
         let mut seen = Seen::Active;
         let mut months_suspended = 0;
         let rates = self.rates;
+        let mut month_begins = Instant::at_midnight(start.date());
         for month in 0..self.months {
-            let month_start = add_months_clamped(start.date(), month).expect("validated");
-            let month_end = add_months_clamped(start.date(), month + 1).expect("validated");
-            let month_begins = Instant::at_midnight(month_start).unix_seconds();
-            let length = (Instant::at_midnight(month_end).unix_seconds() - month_begins) as u64;
+            // Each month's bounds come from the start date (never a chained `+1 month`).
+            let month_ends = Instant::at_midnight(add_months_clamped(start.date(), month + 1).expect("validated"));
+            let length = (month_ends.unix_seconds() - month_begins.unix_seconds()) as u64;
             // The same number of draws every month whatever happens, so that one rate's change
             // does not shift every other random choice of the customer.
-            let draws = [
+            let [quantity_change, suspend, reactivate, cancel, auto_renew_off] = [
                 random.chance(rates.quantity_change),
                 random.chance(rates.suspend),
                 random.chance(rates.reactivate),
@@ -156,14 +157,15 @@ impl PopulationSpec {
                 random.chance(rates.auto_renew_off),
             ];
             let new_quantity = random.between(purchase.quantity_min, purchase.quantity_max);
-            let at = Instant::from_unix_seconds(month_begins + random.below(length) as i64);
+            let at = month_begins.checked_add(Duration::from_seconds(random.below(length) as i64)).expect("inside the validated horizon");
+            month_begins = month_ends;
             if at <= bought_at {
                 continue;
             }
             // At most one action a month, in this order of precedence.
             let action = match seen {
                 Seen::Gone => None,
-                Seen::Suspended if draws[2] => {
+                Seen::Suspended if reactivate => {
                     seen = Seen::Active;
                     months_suspended = 0;
                     Some(Action::Reactivate { subscription })
@@ -177,20 +179,20 @@ impl PopulationSpec {
                     }
                     None
                 }
-                Seen::Active if draws[3] => {
+                Seen::Active if cancel => {
                     seen = Seen::Gone;
                     Some(Action::Cancel { subscription })
                 }
-                Seen::Active if draws[1] => {
+                Seen::Active if suspend => {
                     seen = Seen::Suspended;
                     Some(Action::Suspend { subscription, reason: SuspendReason::Nonpayment })
                 }
-                Seen::Active if draws[4] => {
+                Seen::Active if auto_renew_off => {
                     // Switching auto-renew off is how a customer leaves at term end.
                     seen = Seen::Gone;
                     Some(Action::SetAutoRenew { subscription, enabled: false })
                 }
-                Seen::Active if draws[0] => Some(Action::SetQuantity { subscription, quantity: new_quantity }),
+                Seen::Active if quantity_change => Some(Action::SetQuantity { subscription, quantity: new_quantity }),
                 Seen::Active => None,
             };
             if let Some(action) = action {

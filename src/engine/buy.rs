@@ -77,29 +77,25 @@ impl<O: Observer> World<'_, O> {
     /// (the exclusive partner buys an exclusive offer).
     pub(crate) fn hit_permitting_rules(&mut self, offer_id: OfferId) {
         let offer = self.offer(offer_id);
-        let mut applied = Vec::new();
         if offer.segments.len() < Segment::ALL.len() {
-            applied.push(Rule::CatSegment);
+            self.hit(Rule::CatSegment);
         }
         if offer.limit.is_some() {
-            applied.push(Rule::AvailLimit);
+            self.hit(Rule::AvailLimit);
         }
         if let Some(isv) = &offer.isv {
             if isv.countries.is_some() {
-                applied.push(Rule::AvailIsvCountry);
+                self.hit(Rule::AvailIsvCountry);
             }
             if isv.exclusive_to.is_some() {
-                applied.push(Rule::AvailIsvExclusive);
+                self.hit(Rule::AvailIsvExclusive);
             }
             if offer.billing == BillingType::Usage {
-                applied.push(Rule::AvailNotTransactable);
+                self.hit(Rule::AvailNotTransactable);
             }
         }
         if offer.is_microsoft_trial() {
-            applied.push(Rule::TrialMsEligible);
-        }
-        for rule in applied {
-            self.hit(rule);
+            self.hit(Rule::TrialMsEligible);
         }
     }
 
@@ -429,7 +425,7 @@ impl<O: Observer> World<'_, O> {
             let units = if world.offer(offer_id).billing == BillingType::License { format!("{quantity} x ") } else { String::new() };
             format!("{}: {units}{} for {}, {billed}", world.label(id), world.offer(offer_id).id, world.script.customer(customer).handle)
         });
-        if offer.billing == BillingType::License && !offer.is_microsoft_trial() {
+        if self.sub(id).auto_renew {
             self.hit(Rule::RenewDefault);
         }
         if offer.is_microsoft_trial() {

@@ -7,17 +7,24 @@ use crate::engine::observe::{EventKind, LineKind, Observer, StepResult, Subject,
 use crate::engine::rules::{Code, Rule};
 use crate::engine::script::SubscriptionRef;
 use crate::engine::state::Status;
-use crate::engine::time::{Instant, format_date};
+use crate::engine::time::{Duration, Instant, format_date};
 use crate::engine::world::World;
 use crate::policy::{CancelRefund, CancelScope, Permission, PostWindowCancel, WindowStart};
+
+/// A subscription's cancellation window (CANCEL-WINDOW): `[opened, end)`.
+pub(crate) struct CancelWindow {
+    pub length: Duration,
+    pub opened: Instant,
+    pub end: Instant,
+}
 
 impl<O: Observer> World<'_, O> {
     /// CANCEL-WINDOW: the window is open from the order (or, under `cancel_window_from:
     /// latest-change`, from the latest renewal or seat addition) for the length the billing
     /// frequency gives; its end is excluded.
-    pub(crate) fn cancel_window_end(&self, id: SubscriptionId) -> Result<Instant, EngineError> {
+    pub(crate) fn cancel_window(&self, id: SubscriptionId) -> Result<CancelWindow, EngineError> {
         let subscription = self.sub(id);
-        let window = match subscription.billing {
+        let length = match subscription.billing {
             Some(Frequency::Annual) => self.policy.cancel_window_annual,
             _ => self.policy.cancel_window_monthly,
         };
@@ -25,7 +32,8 @@ impl<O: Observer> World<'_, O> {
             WindowStart::Order => subscription.ordered_at,
             WindowStart::LatestChange => subscription.window_opened_at,
         };
-        opened.checked_add(window).ok_or_else(|| self.overflow("a cancellation window"))
+        let end = opened.checked_add(length).ok_or_else(|| self.overflow("a cancellation window"))?;
+        Ok(CancelWindow { length, opened, end })
     }
 
     pub(crate) fn cancel(&mut self, reference: SubscriptionRef) -> Result<StepResult, EngineError> {
@@ -38,11 +46,7 @@ impl<O: Observer> World<'_, O> {
         let subscription = self.sub(id);
         match subscription.status {
             Status::Deleted => return Ok(self.refuse_deleted(ACTION, id)),
-            Status::Expired | Status::Disabled => {
-                return Ok(
-                    self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| format!("{} {}", w.label(id), w.sub(id).status.phrase()))
-                );
-            }
+            Status::Expired | Status::Disabled => return Ok(self.refuse_not_live(ACTION, id, Rule::QtyChange)),
             Status::Active | Status::Suspended => {}
         }
         let offer = self.offer(subscription.offer);
@@ -70,14 +74,10 @@ impl<O: Observer> World<'_, O> {
                 format!("{} is already cancelled at the end of its term", w.label(id))
             }));
         }
-        let window_end = self.cancel_window_end(id)?;
-        let window = match subscription.billing {
-            Some(Frequency::Annual) => self.policy.cancel_window_annual,
-            _ => self.policy.cancel_window_monthly,
-        };
-        let opened = match self.policy.cancel_window_from {
-            WindowStart::Order => format!("ordered {}", subscription.ordered_at),
-            WindowStart::LatestChange => format!("opened {}", subscription.window_opened_at),
+        let CancelWindow { length: window, opened, end: window_end } = self.cancel_window(id)?;
+        let opened_word = match self.policy.cancel_window_from {
+            WindowStart::Order => "ordered",
+            WindowStart::LatestChange => "opened",
         };
         self.hit(Rule::CancelWindow);
         if self.now < window_end {
@@ -87,7 +87,7 @@ impl<O: Observer> World<'_, O> {
                     CancelRefund::Full => "a full credit",
                     CancelRefund::Prorated => "a credit of the unused days",
                 };
-                format!("{} cancelled inside its {window} window ({opened}, window ends {window_end}): deleted with {credit}", w.label(id))
+                format!("{} cancelled inside its {window} window ({opened_word} {opened}, window ends {window_end}): deleted with {credit}", w.label(id))
             });
             match refund {
                 CancelRefund::Full => self.credit_everything(id, LineKind::CancelCredit, Rule::BillCancelCredit)?,

@@ -202,18 +202,14 @@ impl<O: Observer> World<'_, O> {
     /// Takes the standing charges of the current period that cover `day` or later.
     pub(crate) fn take_charges_covering(&mut self, id: SubscriptionId, day: NaiveDate) -> Vec<StandingCharge> {
         let period_index = self.sub(id).schedule.map_or(0, |s| s.period_index);
-        let subscription = self.sub_mut(id);
-        let (covering, rest): (Vec<_>, Vec<_>) =
-            subscription.standing.iter().copied().partition(|charge| charge.period_index == period_index && charge.last_day >= day);
-        subscription.standing = rest;
-        covering
+        self.sub_mut(id).standing.extract_if(.., |charge| charge.period_index == period_index && charge.last_day >= day).collect()
     }
 
     /// Starts the next billed period (BILL-CALENDAR, BILL-PRICE-LOCK) and bills it in advance
     /// (BILL-ADVANCE), unless the subscription is suspended (SUSPEND-NO-BILL).
     pub(crate) fn begin_next_period(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
         let subscription = self.sub(id);
-        if !matches!(subscription.status, Status::Active | Status::Suspended) {
+        if !subscription.is_live() {
             // Expired or disabled (nce-2022): the service has ended; no more periods.
             return Ok(());
         }

@@ -28,11 +28,7 @@ impl<O: Observer> World<'_, O> {
                     format!("{} is suspended: reactivate it first", w.label(id))
                 }));
             }
-            Status::Expired | Status::Disabled => {
-                return Ok(
-                    self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::QtyChange, |w| format!("{} {}", w.label(id), w.sub(id).status.phrase()))
-                );
-            }
+            Status::Expired | Status::Disabled => return Ok(self.refuse_not_live(ACTION, id, Rule::QtyChange)),
             Status::Active => {}
         }
         let offer = self.offer(subscription.offer);
@@ -55,7 +51,7 @@ impl<O: Observer> World<'_, O> {
         let old = subscription.quantity;
         let billed = subscription.schedule.is_some() && !subscription.in_trial();
         if quantity < old && self.policy.reductions_only_in_window {
-            let window_end = self.cancel_window_end(id)?;
+            let window_end = self.cancel_window(id)?.end;
             if self.now >= window_end {
                 return Ok(self.refuse(ACTION, subject, Code::QuantityDecreaseNotAllowed, Rule::QtyChange, |w| {
                     format!("{}: seats can be removed only until {window_end} (the cancellation window)", w.label(id))

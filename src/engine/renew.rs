@@ -63,14 +63,7 @@ impl<O: Observer> World<'_, O> {
             _ => (None, days),
         };
         let deletion = self.deadline_in_days(deleted_after, "a deletion date")?;
-        let subscription = self.sub_mut(id);
-        subscription.status = status;
-        subscription.deletion_at = Some(deletion);
-        subscription.disabled_at = disabled_at;
-        if let Some(at) = disabled_at {
-            self.schedule(at, DueKind::RetentionDeletion, id.0);
-        }
-        self.schedule(deletion, DueKind::RetentionDeletion, id.0);
+        self.enter_phase(id, status, disabled_at, deletion);
         let kind = if status == Status::Disabled { EventKind::Disabled } else { EventKind::Expired };
         self.done(kind, Subject::Subscription(id), rule, |w| {
             let disabled = disabled_at.map(|at| format!("disabled on {}, ", format_date(at.date()))).unwrap_or_default();
@@ -81,20 +74,25 @@ impl<O: Observer> World<'_, O> {
         let expired_at_term_end = self.sub(id).expired_at_term_end;
         let addons: Vec<SubscriptionId> = self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).is_live()).collect();
         for addon in addons {
-            let subscription = self.sub_mut(addon);
-            subscription.status = status;
-            subscription.deletion_at = Some(deletion);
-            subscription.disabled_at = disabled_at;
-            subscription.expired_at_term_end = expired_at_term_end;
-            if let Some(at) = disabled_at {
-                self.schedule(at, DueKind::RetentionDeletion, addon.0);
-            }
-            self.schedule(deletion, DueKind::RetentionDeletion, addon.0);
+            self.sub_mut(addon).expired_at_term_end = expired_at_term_end;
+            self.enter_phase(addon, status, disabled_at, deletion);
             self.done(kind, Subject::Subscription(addon), Rule::AddonSuspendCascade, |w| {
                 format!("{} {} with its base {}", w.label(addon), status.phrase(), w.label(id))
             });
         }
         Ok(())
+    }
+
+    /// Puts a subscription in an out-of-service phase with its dates, and schedules them.
+    fn enter_phase(&mut self, id: SubscriptionId, status: Status, disabled_at: Option<Instant>, deletion: Instant) {
+        let subscription = self.sub_mut(id);
+        subscription.status = status;
+        subscription.deletion_at = Some(deletion);
+        subscription.disabled_at = disabled_at;
+        if let Some(at) = disabled_at {
+            self.schedule(at, DueKind::RetentionDeletion, id.0);
+        }
+        self.schedule(deletion, DueKind::RetentionDeletion, id.0);
     }
 
     /// RENEW-TERM: a new term of the same length, computed from the original anchor.

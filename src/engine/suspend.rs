@@ -61,11 +61,7 @@ impl<O: Observer> World<'_, O> {
             Status::Suspended => {
                 return Ok(self.refuse(ACTION, subject, Code::SubscriptionAlreadySuspended, Rule::Suspend, |w| format!("{} is already suspended", w.label(id))));
             }
-            Status::Expired | Status::Disabled => {
-                return Ok(
-                    self.refuse(ACTION, subject, Code::SubscriptionNotActive, Rule::Suspend, |w| format!("{} {}", w.label(id), w.sub(id).status.phrase()))
-                );
-            }
+            Status::Expired | Status::Disabled => return Ok(self.refuse_not_live(ACTION, id, Rule::Suspend)),
             Status::Active => {}
         }
         self.accept(ACTION, subject, Rule::Suspend, |w| format!("{} suspended ({}); users lose access, admins keep it", w.label(id), reason.name()));
@@ -103,7 +99,7 @@ impl<O: Observer> World<'_, O> {
     /// charged is credited; later, the rest of the billed period from today.
     fn suspension_credit(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
         let subscription = self.sub(id);
-        let (Some(schedule), Some(paid_since)) = (subscription.schedule, subscription.paid_since) else {
+        let (Some(_), Some(paid_since)) = (subscription.schedule, subscription.paid_since) else {
             return Ok(()); // trials and usage: nothing was charged
         };
         // SUSPEND-CREDIT: suspension is how a *Microsoft* license subscription is cancelled.
@@ -119,7 +115,6 @@ impl<O: Observer> World<'_, O> {
         if days_since_purchase < i64::from(self.policy.suspend_full_credit_days) {
             return self.credit_everything(id, LineKind::ProrateCredit, Rule::BillSuspendCredit);
         }
-        let _ = schedule;
         self.credit_rest_of_period(id, LineKind::ProrateCredit, Rule::BillSuspendCredit)
     }
 
@@ -179,7 +174,7 @@ impl<O: Observer> World<'_, O> {
         Ok(())
     }
 
-    pub(crate) fn on_retention_deletion(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
+    pub(crate) fn on_retention_deletion(&mut self, id: SubscriptionId) {
         let subscription = self.sub(id);
         if subscription.disabled_at == Some(self.now) && subscription.status == Status::Expired {
             // nce-2022: expired, then disabled, then deleted.
@@ -190,10 +185,10 @@ impl<O: Observer> World<'_, O> {
             self.done(EventKind::Disabled, Subject::Subscription(id), Rule::RenewTerm, |w| {
                 format!("{} disabled after its expired period; deleted on {}", w.label(id), deletion.map(|d| format_date(d.date())).unwrap_or_default())
             });
-            return Ok(());
+            return;
         }
         if subscription.deletion_at != Some(self.now) {
-            return Ok(());
+            return;
         }
         match subscription.status {
             // nce-2022 phases that followed the end of a term.
@@ -204,7 +199,6 @@ impl<O: Observer> World<'_, O> {
             Status::Suspended | Status::Expired => self.delete(id, Rule::SuspendRetention, "the retention period ended"),
             Status::Active | Status::Deleted => {}
         }
-        Ok(())
     }
 
     /// Deletes a subscription with its data, and its add-ons with it.

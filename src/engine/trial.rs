@@ -2,7 +2,7 @@
 //! expire unless the partner converts them.
 
 use crate::engine::EngineError;
-use crate::engine::catalog::Frequency;
+use crate::engine::catalog::{Frequency, OfferId};
 use crate::engine::observe::{EventKind, Observer, StepResult, Subject, SubscriptionId};
 use crate::engine::rules::{Code, Rule};
 use crate::engine::script::SubscriptionRef;
@@ -20,47 +20,54 @@ impl<O: Observer> World<'_, O> {
         let subscription = self.sub_mut(id);
         let trial = subscription.trial.as_mut().expect("checked by the queue");
         trial.over = true;
-        if trial.microsoft
-            && self.policy.microsoft_trials_convert
-            && let Some(paid) = converts_to
-        {
-            // nce-2022: trials convert to paid by themselves, with their licenses.
-            let frequency = self.offer(paid).default_frequency();
-            let subscription = self.sub_mut(id);
-            subscription.offer = paid;
-            subscription.auto_renew = true;
-            subscription.billing = Some(frequency);
-            self.hit(Rule::RenewDefault);
-            self.done(EventKind::TrialConverted, Subject::Subscription(id), Rule::TrialMs, |world| {
-                format!("{}: the trial ended and converts to {} by itself under this policy", world.label(id), world.offer(paid).id)
-            });
-            self.start_paid_term(id, frequency)?;
-            self.schedule(self.now, DueKind::PeriodStart, id.0);
-            return Ok(());
-        }
-        let subscription = self.sub_mut(id);
-        if subscription.trial.is_some_and(|t| t.microsoft) {
-            // A trial already suspended keeps the deletion date its suspension set: expiring
-            // does not extend a retention period that is already running.
-            let retention_running = subscription.status == Status::Suspended && subscription.deletion_at.is_some();
-            subscription.status = Status::Expired;
-            self.done(EventKind::TrialExpired, Subject::Subscription(id), Rule::TrialMs, |world| {
-                format!("{}: the trial ended without conversion and expired", world.label(id))
-            });
-            if !retention_running {
-                self.schedule_retention_deletion(id)?;
+        let microsoft = trial.microsoft;
+        let frequency = match converts_to {
+            Some(paid) if microsoft && self.policy.microsoft_trials_convert => {
+                // nce-2022: trials convert to paid by themselves, with their licenses.
+                self.take_paid_offer(id, paid);
+                self.done(EventKind::TrialConverted, Subject::Subscription(id), Rule::TrialMs, |world| {
+                    format!("{}: the trial ended and converts to {} by itself under this policy", world.label(id), world.offer(paid).id)
+                });
+                self.offer(paid).default_frequency()
             }
-            return Ok(());
-        }
-        let frequency = subscription.billing.unwrap_or(Frequency::Monthly);
-        self.done(EventKind::TrialConverted, Subject::Subscription(id), Rule::TrialIsvAuto, |world| {
-            format!("{}: the free trial ended; the subscription converts to paid", world.label(id))
-        });
+            _ if microsoft => {
+                // A trial already suspended keeps the deletion date its suspension set:
+                // expiring does not extend a retention period that is already running.
+                let subscription = self.sub_mut(id);
+                let retention_running = subscription.status == Status::Suspended && subscription.deletion_at.is_some();
+                subscription.status = Status::Expired;
+                self.done(EventKind::TrialExpired, Subject::Subscription(id), Rule::TrialMs, |world| {
+                    format!("{}: the trial ended without conversion and expired", world.label(id))
+                });
+                if !retention_running {
+                    self.schedule_retention_deletion(id)?;
+                }
+                return Ok(());
+            }
+            _ => {
+                self.done(EventKind::TrialConverted, Subject::Subscription(id), Rule::TrialIsvAuto, |world| {
+                    format!("{}: the free trial ended; the subscription converts to paid", world.label(id))
+                });
+                self.sub(id).billing.unwrap_or(Frequency::Monthly)
+            }
+        };
         self.start_paid_term(id, frequency)?;
         // The first paid period starts now, after this instant's other trial and term events
         // (ORDER-SAME-INSTANT), through the queue like every period start.
         self.schedule(self.now, DueKind::PeriodStart, id.0);
         Ok(())
+    }
+
+    /// A Microsoft trial becomes its paid offer: the trial is over and the subscription
+    /// renews automatically (RENEW-DEFAULT).
+    fn take_paid_offer(&mut self, id: SubscriptionId, paid: OfferId) {
+        let subscription = self.sub_mut(id);
+        subscription.offer = paid;
+        subscription.auto_renew = true;
+        if let Some(trial) = subscription.trial.as_mut() {
+            trial.over = true;
+        }
+        self.hit(Rule::RenewDefault);
     }
 
     /// TRIAL-MS-CONVERT: the trial keeps its id, takes the paid offer, and starts billing and a
@@ -118,14 +125,8 @@ impl<O: Observer> World<'_, O> {
         if let Some(refusal) = self.limit_refusal(customer, paid, Some(id)) {
             return Ok(self.refuse(ACTION, subject, refusal.code, refusal.rule, |w| w.explain_refusal(paid, refusal)));
         }
-        let subscription = self.sub_mut(id);
-        subscription.offer = paid;
-        subscription.quantity = quantity;
-        subscription.auto_renew = true;
-        if let Some(trial) = subscription.trial.as_mut() {
-            trial.over = true;
-        }
-        self.hit(Rule::RenewDefault);
+        self.sub_mut(id).quantity = quantity;
+        self.take_paid_offer(id, paid);
         self.accept(ACTION, subject, Rule::TrialMsConvert, |w| {
             format!("{} converted to {}: {quantity} licenses billed {} from now", w.label(id), w.offer(paid).id, frequency.adverb())
         });

@@ -222,7 +222,7 @@ impl<'s, O: Observer> World<'s, O> {
         match due.kind {
             DueKind::TrialEnd => self.on_trial_end(id)?,
             DueKind::TermEnd => self.on_term_end(id)?,
-            DueKind::RetentionDeletion => self.on_retention_deletion(id)?,
+            DueKind::RetentionDeletion => self.on_retention_deletion(id),
             DueKind::PeriodStart => self.begin_next_period(id)?,
             DueKind::Invoice => unreachable!("handled above"),
         }
@@ -237,22 +237,9 @@ impl<'s, O: Observer> World<'s, O> {
             total = total.checked_add(line.amount).ok_or_else(|| self.overflow("an invoice total"))?;
         }
         let count = lines.len();
-        let detail = if O::WANTS_DETAIL {
+        self.done(EventKind::InvoiceIssued, Subject::Invoice(date), Rule::BillDate, |_| {
             format!("invoice of {} with {count} line{}, total {total}", crate::engine::time::format_date(date), if count == 1 { "" } else { "s" })
-        } else {
-            String::new()
-        };
-        let event = Event {
-            at: self.now,
-            source: Source::Scheduled,
-            actor: None,
-            kind: EventKind::InvoiceIssued,
-            subject: Subject::Invoice(date),
-            result: EventResult::Done,
-            code: None,
-            rule: Rule::BillDate,
-        };
-        self.record(event, detail);
+        });
         self.observer.invoice(Invoice { date, lines, total });
         let next = next_billing_date_after(date, self.script.partner.billing_day);
         self.next_invoice_at = Instant::at_midnight(next);
@@ -346,6 +333,12 @@ impl<'s, O: Observer> World<'s, O> {
     /// cannot be changed).
     pub(crate) fn refuse_deleted(&mut self, action: &'static str, id: SubscriptionId) -> StepResult {
         self.refuse(action, Subject::Subscription(id), Code::SubscriptionDeleted, Rule::QtyDeleted, |w| format!("{} was deleted", w.label(id)))
+    }
+
+    /// SUBSCRIPTION_NOT_ACTIVE: an expired or disabled subscription (nce-2022) has left
+    /// service, so actions that change it are refused under the rule of the action.
+    pub(crate) fn refuse_not_live(&mut self, action: &'static str, id: SubscriptionId, rule: Rule) -> StepResult {
+        self.refuse(action, Subject::Subscription(id), Code::SubscriptionNotActive, rule, |w| format!("{} {}", w.label(id), w.sub(id).status.phrase()))
     }
 
     /// The subscription an action names, if it was created.

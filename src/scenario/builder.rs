@@ -38,6 +38,16 @@ impl<'a> Builder<'a> {
         self.unknown(located, what, known, "defined in this file");
     }
 
+    /// The id a file-defined name stands for; an unknown name is reported with the nearest
+    /// defined one.
+    pub fn lookup_name<Id: Copy>(&mut self, names: &std::collections::BTreeMap<String, Id>, located: &Located<String>, what: &str) -> Option<Id> {
+        let found = names.get(&located.value).copied();
+        if found.is_none() {
+            self.unknown_name(located, what, names.keys().map(String::as_str));
+        }
+        found
+    }
+
     /// An unknown name from a fixed vocabulary (rule IDs, codes, fields), with the nearest one.
     pub fn unknown_term<'n>(&mut self, located: &Located<String>, what: &str, known: impl IntoIterator<Item = &'n str> + Clone, reference: &str) {
         self.unknown(located, what, known, reference);

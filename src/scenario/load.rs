@@ -564,25 +564,11 @@ impl<'b, 'a> Context<'b, 'a> {
     }
 
     fn user(&mut self, by: &Located<String>) -> Option<UserId> {
-        match self.users.get(&by.value) {
-            Some(id) => Some(*id),
-            None => {
-                let known: Vec<String> = self.users.keys().cloned().collect();
-                self.builder.unknown_name(by, "partner user", known.iter().map(String::as_str));
-                None
-            }
-        }
+        self.builder.lookup_name(&self.users, by, "partner user")
     }
 
     fn customer(&mut self, name: &Located<String>) -> Option<CustomerId> {
-        match self.customers.get(&name.value) {
-            Some(id) => Some(*id),
-            None => {
-                let known: Vec<String> = self.customers.keys().cloned().collect();
-                self.builder.unknown_name(name, "customer", known.iter().map(String::as_str));
-                None
-            }
-        }
+        self.builder.lookup_name(&self.customers, name, "customer")
     }
 
     fn offer(&mut self, name: &Located<String>) -> Option<OfferId> {
