@@ -128,6 +128,15 @@ pub enum LimitKind {
     Lifetime,
 }
 
+impl LimitKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitKind::Concurrent => "concurrent",
+            LimitKind::Lifetime => "lifetime",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limit {
     pub count: u32,

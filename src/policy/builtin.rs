@@ -1,6 +1,8 @@
 //! The built-in policy documents, embedded in the binary. They are ordinary policy files
 //! (`policies/*.yaml`), read by the same loader as a user's own.
 
+use std::sync::OnceLock;
+
 use crate::policy::Policy;
 
 /// Name and text of every built-in policy, in the order `cspsim policies` lists them.
@@ -16,14 +18,20 @@ pub fn names() -> impl Iterator<Item = &'static str> + Clone {
 }
 
 /// A built-in policy by name. The documents are part of the program and tested, so a
-/// document that does not load is a bug, not an input error.
+/// document that does not load is a bug, not an input error. Each is parsed once per
+/// process: every scenario load asks for one.
 pub fn find(name: &str) -> Option<Policy> {
-    let (_, text) = DOCUMENTS.iter().find(|(n, _)| *n == name)?;
-    let path = std::path::PathBuf::from(format!("<built-in policy {name}>"));
-    match crate::scenario::policy_file::load_policy_text(&path, text, 0) {
-        Ok(policy) => Some(policy),
-        Err(diagnostics) => panic!("built-in policy {name} does not load:\n{diagnostics}"),
-    }
+    static LOADED: [OnceLock<Policy>; DOCUMENTS.len()] = [const { OnceLock::new() }; DOCUMENTS.len()];
+    let index = DOCUMENTS.iter().position(|(n, _)| *n == name)?;
+    let policy = LOADED[index].get_or_init(|| {
+        let (_, text) = DOCUMENTS[index];
+        let path = std::path::PathBuf::from(format!("<built-in policy {name}>"));
+        match crate::scenario::policy_file::load_policy_text(&path, text) {
+            Ok(policy) => policy,
+            Err(diagnostics) => panic!("built-in policy {name} does not load:\n{diagnostics}"),
+        }
+    });
+    Some(policy.clone())
 }
 
 #[cfg(test)]

@@ -92,6 +92,27 @@ impl RoleMatrix {
     }
 }
 
+/// A parameter whose value is one of a few names. The names are declared once, beside the
+/// enum, by [`choice_names!`]; parsing and printing both read them.
+pub trait Choice: Copy + PartialEq + 'static {
+    const ALL: &'static [Self];
+    const NAMES: &'static [&'static str];
+
+    fn name(self) -> &'static str {
+        let index = Self::ALL.iter().position(|choice| *choice == self).expect("every variant is in ALL");
+        Self::NAMES[index]
+    }
+}
+
+macro_rules! choice_names {
+    ($type:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl Choice for $type {
+            const ALL: &'static [Self] = &[$($type::$variant),+];
+            const NAMES: &'static [&'static str] = &[$($name),+];
+        }
+    };
+}
+
 /// What happens to an ISV cancellation after its window (CANCEL-AFTER-WINDOW).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostWindowCancel {
@@ -148,6 +169,14 @@ pub enum NotRenewedAtTermEnd {
     /// Expired for `expired_days`, then disabled for `disabled_days`, then deleted (nce-2022).
     Expire,
 }
+
+choice_names!(PostWindowCancel { ScheduleAtRenewal => "schedule-at-renewal", Reject => "reject" });
+choice_names!(RetentionGap { AccountOpeningToFirstBilling => "account-opening-to-first-billing", None => "none" });
+choice_names!(CancelRefund { Full => "full", Prorated => "prorated" });
+choice_names!(CancelScope { Marketplace => "marketplace", All => "all" });
+choice_names!(WindowStart { Order => "order", LatestChange => "latest-change" });
+choice_names!(SuspendedAtTermEnd { Delete => "delete", Disable => "disable" });
+choice_names!(NotRenewedAtTermEnd { Delete => "delete", Expire => "expire" });
 
 /// Every parameter of a policy. The engine reads these and nothing else.
 #[derive(Clone, Debug, PartialEq)]
@@ -243,6 +272,11 @@ fn parse_choice<'a>(value: &ParameterValue, names: &'a [&'a str]) -> Result<&'a 
     })
 }
 
+fn parse_named<T: Choice>(value: &ParameterValue) -> Result<T, String> {
+    let name = parse_choice(value, T::NAMES)?;
+    Ok(T::ALL[T::NAMES.iter().position(|n| *n == name).expect("checked by parse_choice")])
+}
+
 fn none_or<T>(value: &ParameterValue, parse: impl Fn(&ParameterValue) -> Result<T, String>) -> Result<Option<T>, String> {
     match value {
         ParameterValue::Text(text) if text == "none" => Ok(None),
@@ -321,32 +355,20 @@ pub static PARAMETERS: &[Parameter] = &[
         doc: "a cancellation after the window: scheduled for term end, or refused (CANCEL-AFTER-WINDOW)",
         expected: "schedule-at-renewal or reject",
         apply: |p, v| {
-            p.post_window_cancel = match parse_choice(v, &["schedule-at-renewal", "reject"])? {
-                "reject" => PostWindowCancel::Reject,
-                _ => PostWindowCancel::ScheduleAtRenewal,
-            };
+            p.post_window_cancel = parse_named(v)?;
             Ok(())
         },
-        show: |p| match p.post_window_cancel {
-            PostWindowCancel::ScheduleAtRenewal => "schedule-at-renewal".into(),
-            PostWindowCancel::Reject => "reject".into(),
-        },
+        show: |p| p.post_window_cancel.name().into(),
     },
     Parameter {
         name: "cancel_refund",
         doc: "refund for a cancellation inside the window: every charge in full, or the unused days (BILL-CANCEL-CREDIT)",
         expected: "full or prorated",
         apply: |p, v| {
-            p.cancel_refund = match parse_choice(v, &["full", "prorated"])? {
-                "prorated" => CancelRefund::Prorated,
-                _ => CancelRefund::Full,
-            };
+            p.cancel_refund = parse_named(v)?;
             Ok(())
         },
-        show: |p| match p.cancel_refund {
-            CancelRefund::Full => "full".into(),
-            CancelRefund::Prorated => "prorated".into(),
-        },
+        show: |p| p.cancel_refund.name().into(),
     },
     Parameter {
         name: "retention_days",
@@ -373,16 +395,10 @@ pub static PARAMETERS: &[Parameter] = &[
         doc: "the gap G added to retention (SUSPEND-RETENTION)",
         expected: "account-opening-to-first-billing or none",
         apply: |p, v| {
-            p.retention_gap = match parse_choice(v, &["account-opening-to-first-billing", "none"])? {
-                "none" => RetentionGap::None,
-                _ => RetentionGap::AccountOpeningToFirstBilling,
-            };
+            p.retention_gap = parse_named(v)?;
             Ok(())
         },
-        show: |p| match p.retention_gap {
-            RetentionGap::AccountOpeningToFirstBilling => "account-opening-to-first-billing".into(),
-            RetentionGap::None => "none".into(),
-        },
+        show: |p| p.retention_gap.name().into(),
     },
     Parameter {
         name: "addon_reactivate_with_base",
@@ -484,32 +500,20 @@ pub static PARAMETERS: &[Parameter] = &[
         doc: "which subscriptions can be cancelled: marketplace (ISV) ones, or all inside their window (CANCEL-MICROSOFT)",
         expected: "marketplace or all",
         apply: |p, v| {
-            p.cancel_scope = match parse_choice(v, &["marketplace", "all"])? {
-                "all" => CancelScope::All,
-                _ => CancelScope::Marketplace,
-            };
+            p.cancel_scope = parse_named(v)?;
             Ok(())
         },
-        show: |p| match p.cancel_scope {
-            CancelScope::Marketplace => "marketplace".into(),
-            CancelScope::All => "all".into(),
-        },
+        show: |p| p.cancel_scope.name().into(),
     },
     Parameter {
         name: "cancel_window_from",
         doc: "when the cancellation window opens: at the order, or again at each renewal and seat addition (CANCEL-WINDOW)",
         expected: "order or latest-change",
         apply: |p, v| {
-            p.cancel_window_from = match parse_choice(v, &["order", "latest-change"])? {
-                "latest-change" => WindowStart::LatestChange,
-                _ => WindowStart::Order,
-            };
+            p.cancel_window_from = parse_named(v)?;
             Ok(())
         },
-        show: |p| match p.cancel_window_from {
-            WindowStart::Order => "order".into(),
-            WindowStart::LatestChange => "latest-change".into(),
-        },
+        show: |p| p.cancel_window_from.name().into(),
     },
     Parameter {
         name: "reductions_only_in_window",
@@ -566,16 +570,10 @@ pub static PARAMETERS: &[Parameter] = &[
         doc: "a subscription still suspended at term end is deleted, or disabled and deleted later (SUSPEND-AT-TERM-END)",
         expected: "delete or disable",
         apply: |p, v| {
-            p.term_end_suspended = match parse_choice(v, &["delete", "disable"])? {
-                "disable" => SuspendedAtTermEnd::Disable,
-                _ => SuspendedAtTermEnd::Delete,
-            };
+            p.term_end_suspended = parse_named(v)?;
             Ok(())
         },
-        show: |p| match p.term_end_suspended {
-            SuspendedAtTermEnd::Delete => "delete".into(),
-            SuspendedAtTermEnd::Disable => "disable".into(),
-        },
+        show: |p| p.term_end_suspended.name().into(),
     },
     Parameter {
         name: "suspended_disabled_days",
@@ -592,16 +590,10 @@ pub static PARAMETERS: &[Parameter] = &[
         doc: "a term that does not renew ends in deletion, or in expired then disabled states (RENEW-TERM)",
         expected: "delete or expire",
         apply: |p, v| {
-            p.term_end_not_renewed = match parse_choice(v, &["delete", "expire"])? {
-                "expire" => NotRenewedAtTermEnd::Expire,
-                _ => NotRenewedAtTermEnd::Delete,
-            };
+            p.term_end_not_renewed = parse_named(v)?;
             Ok(())
         },
-        show: |p| match p.term_end_not_renewed {
-            NotRenewedAtTermEnd::Delete => "delete".into(),
-            NotRenewedAtTermEnd::Expire => "expire".into(),
-        },
+        show: |p| p.term_end_not_renewed.name().into(),
     },
     Parameter {
         name: "expired_days",

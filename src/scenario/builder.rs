@@ -33,6 +33,18 @@ impl<'a> Builder<'a> {
         self.report(diagnostic);
     }
 
+    /// A file this one refers to (a catalog, a policy file) cannot be used. When it could not
+    /// be read at all, the error is reported at the reference; otherwise the referenced file's
+    /// own located errors are passed on.
+    pub fn referenced_file_failed(&mut self, reference: &Located<String>, what: &str, path: &Path, expected: &str, diagnostics: Diagnostics) {
+        if diagnostics.0.iter().any(|d| !d.position.is_known()) {
+            let message = format!("cannot use the {what} `{}` ({})", reference.value, diagnostics.0[0].message);
+            self.error_at(reference, message, format!("{expected}; looked for {}", crate::scenario::diagnostic::display_path(path)));
+        } else {
+            self.diagnostics.extend(diagnostics);
+        }
+    }
+
     /// An unknown name defined by the file (a customer, user, offer), with the nearest one.
     pub fn unknown_name<'n>(&mut self, located: &Located<String>, what: &str, known: impl IntoIterator<Item = &'n str> + Clone) {
         self.unknown(located, what, known, "defined in this file");

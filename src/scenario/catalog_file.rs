@@ -118,15 +118,8 @@ fn build_offer(builder: &mut Builder, section: &Located<OfferSection>, lookup: &
         }
         other => Some(other.to_string()),
     };
-    let billing = match section.billing.value {
-        BillingTypeName::License => BillingType::License,
-        BillingTypeName::Usage => BillingType::Usage,
-    };
-    let category = match section.category.as_ref().map(|c| c.value) {
-        None | Some(CategoryName::Enterprise) => Category::Enterprise,
-        Some(CategoryName::SmallBusiness) => Category::SmallBusiness,
-        Some(CategoryName::Trial) => Category::Trial,
-    };
+    let billing = billing_type(section.billing.value);
+    let category = section.category.as_ref().map_or(Category::Enterprise, |c| category(c.value));
     let segments = match &section.segments {
         None => Segment::ALL.to_vec(),
         Some(list) => list.iter().map(|s| segment(s.value)).collect(),
@@ -286,6 +279,21 @@ pub fn segment(name: SegmentName) -> Segment {
         SegmentName::Education => Segment::Education,
         SegmentName::Government => Segment::Government,
         SegmentName::Nonprofit => Segment::Nonprofit,
+    }
+}
+
+pub fn billing_type(name: BillingTypeName) -> BillingType {
+    match name {
+        BillingTypeName::License => BillingType::License,
+        BillingTypeName::Usage => BillingType::Usage,
+    }
+}
+
+pub fn category(name: CategoryName) -> Category {
+    match name {
+        CategoryName::Enterprise => Category::Enterprise,
+        CategoryName::SmallBusiness => Category::SmallBusiness,
+        CategoryName::Trial => Category::Trial,
     }
 }
 

@@ -63,7 +63,7 @@ impl Diagnostic {
     /// Fills in the offending line from the file's text.
     pub fn with_source(mut self, source: &str) -> Self {
         if self.position.is_known() && self.source_line.is_none() {
-            self.source_line = source.lines().nth(self.position.line as usize - 1).map(|line| truncate_line(line, self.position.column as usize));
+            self.source_line = source.lines().nth(self.position.line as usize - 1).map(sanitize_line);
         }
         self
     }
@@ -116,8 +116,9 @@ impl Diagnostic {
     }
 }
 
-/// Control characters (binary input) are replaced so they cannot disturb a terminal.
-fn truncate_line(line: &str, _column: usize) -> String {
+/// Control characters (binary input) are replaced so they cannot disturb a terminal; a
+/// pathological line is capped before `window` cuts it to size.
+fn sanitize_line(line: &str) -> String {
     line.chars().take(100_000).map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect()
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use crate::engine::catalog::{BillingType, Catalog, Category, OfferId};
+use crate::engine::catalog::{BillingType, Catalog, OfferId};
 use crate::engine::money::{Decimal, Money};
 use crate::engine::observe::LineKind;
 use crate::engine::rules::{Code, Rule};
@@ -206,18 +206,8 @@ fn load_catalog(builder: &mut Builder, node: &Node, scenario: &Path) -> Option<C
             match load_catalog_file(&path) {
                 Ok(catalog) => Some(catalog),
                 Err(diagnostics) => {
-                    // Say where the catalog was named, then what is wrong inside it.
-                    let missing = diagnostics.0.iter().any(|d| !d.position.is_known());
-                    if missing {
-                        let message = format!("cannot use the catalog `{relative}` ({})", diagnostics.0[0].message);
-                        builder.report(
-                            Diagnostic::new(builder.file, node.position, message)
-                                .expected(format!("a catalog file; looked for {}", crate::scenario::diagnostic::display_path(&path)))
-                                .width(node.width()),
-                        );
-                    } else {
-                        builder.diagnostics.extend(diagnostics);
-                    }
+                    let reference = Located { value: relative.clone(), position: node.position, width: node.width() as u32 };
+                    builder.referenced_file_failed(&reference, "catalog", &path, "a catalog file", diagnostics);
                     None
                 }
             }
@@ -250,7 +240,6 @@ struct Context<'b, 'a> {
     start: Instant,
     users: BTreeMap<String, UserId>,
     customers: BTreeMap<String, CustomerId>,
-    customer_list: Vec<Customer>,
     handles: Vec<String>,
     defined: BTreeMap<String, HandleInfo>,
     /// Every name any step defines, with its line (to say "defined later, at line N").
@@ -290,7 +279,6 @@ impl<'b, 'a> Context<'b, 'a> {
             start,
             users,
             customers: BTreeMap::new(),
-            customer_list: Vec::new(),
             handles: Vec::new(),
             defined: BTreeMap::new(),
             all_names: BTreeMap::new(),
@@ -300,8 +288,9 @@ impl<'b, 'a> Context<'b, 'a> {
     }
 
     fn customers(&mut self, decoded: &DecodedCustomers) -> (Vec<Customer>, bool) {
+        let mut customers = Vec::new();
         for (name, section) in &decoded.0 {
-            let id = CustomerId(self.customer_list.len() as u32);
+            let id = CustomerId(customers.len() as u32);
             self.customers.insert(name.value.clone(), id);
             let Some(section) = section else { continue };
             let country = catalog_file::country(self.builder, &section.country);
@@ -322,9 +311,9 @@ impl<'b, 'a> Context<'b, 'a> {
                     }
                 },
             };
-            self.customer_list.push(Customer { handle: name.value.clone(), country, segment, opened });
+            customers.push(Customer { handle: name.value.clone(), country, segment, opened });
         }
-        (std::mem::take(&mut self.customer_list), decoded.1)
+        (customers, decoded.1)
     }
 
     fn instant(&mut self, text: &Located<String>) -> Option<Instant> {
@@ -455,14 +444,15 @@ impl<'b, 'a> Context<'b, 'a> {
     }
 
     fn rules(&mut self, rules: &[Located<String>]) -> Vec<Rule> {
-        let mut found = Vec::new();
-        for rule in rules {
-            match Rule::from_id(&rule.value) {
-                Some(rule) => found.push(rule),
-                None => self.builder.unknown_term(rule, "rule ID", Rule::ALL.iter().map(|r| r.id()), "of RULES.md"),
-            }
+        rules.iter().filter_map(|rule| self.rule(rule)).collect()
+    }
+
+    fn rule(&mut self, id: &Located<String>) -> Option<Rule> {
+        let rule = Rule::from_id(&id.value);
+        if rule.is_none() {
+            self.builder.unknown_term(id, "rule ID", Rule::ALL.iter().map(|r| r.id()), "of RULES.md");
         }
-        found
+        rule
     }
 
     fn steps(&mut self, decoded: &DecodedSteps) -> Vec<(Step, StepExpectations)> {
@@ -671,15 +661,8 @@ impl<'b, 'a> Context<'b, 'a> {
                     PublisherName::Microsoft => PublisherFilter::Microsoft,
                     PublisherName::Partner => PublisherFilter::Partner,
                 }),
-                billing: browse.billing.as_ref().map(|b| match b.value {
-                    BillingTypeName::License => BillingType::License,
-                    BillingTypeName::Usage => BillingType::Usage,
-                }),
-                category: browse.category.as_ref().map(|c| match c.value {
-                    CategoryName::Enterprise => Category::Enterprise,
-                    CategoryName::SmallBusiness => Category::SmallBusiness,
-                    CategoryName::Trial => Category::Trial,
-                }),
+                billing: browse.billing.as_ref().map(|b| catalog_file::billing_type(b.value)),
+                category: browse.category.as_ref().map(|c| catalog_file::category(c.value)),
             });
         }
         if let Some(add) = &step.add_to_cart {
@@ -808,13 +791,11 @@ impl<'b, 'a> Context<'b, 'a> {
     }
 
     fn code(&mut self, text: &Located<String>) -> Option<Code> {
-        match Code::from_name(&text.value) {
-            Some(code) => Some(code),
-            None => {
-                self.builder.unknown_term(text, "refusal code", Code::ALL.iter().map(|c| c.name()), "(docs/REFERENCE.md lists them)");
-                None
-            }
+        let code = Code::from_name(&text.value);
+        if code.is_none() {
+            self.builder.unknown_term(text, "refusal code", Code::ALL.iter().map(|c| c.name()), "(docs/REFERENCE.md lists them)");
         }
+        code
     }
 
     fn expectation(&mut self, expect: &Located<ExpectSection>, action: Option<&Action>, has_action: bool) -> Option<(Position, Expectation)> {
@@ -942,12 +923,7 @@ impl<'b, 'a> Context<'b, 'a> {
             }
         });
         let unit_price = line.unit_price.as_ref().map(|p| self.money(p, true));
-        let rule = line.rule.as_ref().map(|r| {
-            Rule::from_id(&r.value).or_else(|| {
-                self.builder.unknown_term(r, "rule ID", Rule::ALL.iter().map(|rule| rule.id()), "of RULES.md");
-                None
-            })
-        });
+        let rule = line.rule.as_ref().map(|r| self.rule(r));
         let amount = self.money(&line.amount, true);
         fn flip<T>(value: Option<Option<T>>) -> Option<Option<T>> {
             match value {
@@ -1093,16 +1069,7 @@ fn resolve_policy(builder: &mut Builder, scenario: &Path, name: Option<&Located<
     match load_policy_file(&path) {
         Ok(policy) => Some(policy),
         Err(diagnostics) => {
-            if diagnostics.0.iter().any(|d| !d.position.is_known()) {
-                let message = format!("cannot use the policy file `{}` ({})", name.value, diagnostics.0[0].message);
-                builder.error_at(
-                    name,
-                    message,
-                    format!("a built-in policy name or a policy file; looked for {}", crate::scenario::diagnostic::display_path(&path)),
-                );
-            } else {
-                builder.diagnostics.extend(diagnostics);
-            }
+            builder.referenced_file_failed(name, "policy file", &path, "a built-in policy name or a policy file", diagnostics);
             None
         }
     }

@@ -26,7 +26,7 @@ fn read_text_once(path: &Path) -> Result<String, Diagnostic> {
         return Err(fail(format!("the file is {} bytes; the limit is {}", metadata.len(), yaml::MAX_FILE_BYTES), "a hand-written YAML file"));
     }
     let bytes = std::fs::read(path).map_err(|error| fail(io_message(&error), "a readable YAML file"))?;
-    text_from_bytes(path, bytes).map_err(|mut d| d.0.remove(0))
+    decode_utf8(path, bytes)
 }
 
 pub fn text_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostics> {

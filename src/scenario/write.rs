@@ -4,11 +4,11 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::catalog::{Catalog, Frequency, LimitKind, Offer, Term};
+use crate::engine::catalog::{Catalog, Frequency, Offer};
 use crate::engine::script::{Action, CartLine, CartRef, PublisherFilter, Script, SubscriptionRef};
 use crate::engine::time::format_date;
 use crate::outcome::yaml_scalar;
-use crate::policy::{PARAMETERS, builtin};
+use crate::policy::builtin;
 
 pub fn script_to_yaml(script: &Script, title: &str) -> String {
     let mut out = String::new();
@@ -16,11 +16,7 @@ pub fn script_to_yaml(script: &Script, title: &str) -> String {
     let base = builtin::find(&script.policy.name);
     let _ = writeln!(out, "policy: {}", yaml_scalar(if base.is_some() { &script.policy.name } else { "csp-2020" }));
     let base = base.unwrap_or_else(|| builtin::find("csp-2020").expect("csp-2020 is built in"));
-    let overrides: Vec<(&str, String)> = PARAMETERS
-        .iter()
-        .filter(|p| p.name != "role_matrix" && base.show(p.name) != script.policy.show(p.name))
-        .map(|p| (p.name, script.policy.show(p.name).unwrap_or_default()))
-        .collect();
+    let overrides: Vec<(&str, String)> = script.policy.differences_from(&base).into_iter().filter(|(name, _)| *name != "role_matrix").collect();
     if !overrides.is_empty() || base.role_matrix != script.policy.role_matrix {
         out.push_str("policy_overrides:\n");
         for (name, value) in overrides {
@@ -193,10 +189,10 @@ fn offer_yaml(catalog: &Catalog, offer: &Offer) -> String {
         cells.push(format!("frequencies: {}", list(offer.frequencies.iter().map(|f: &Frequency| f.name().to_string()))));
     }
     if let Some(term) = offer.term {
-        cells.push(format!("term: {}", if term == Term::OneMonth { "P1M" } else { "P1Y" }));
+        cells.push(format!("term: {}", term.name()));
     }
     if let Some(limit) = offer.limit {
-        cells.push(format!("limit: {{count: {}, kind: {}}}", limit.count, if limit.kind == LimitKind::Concurrent { "concurrent" } else { "lifetime" }));
+        cells.push(format!("limit: {{count: {}, kind: {}}}", limit.count, limit.kind.name()));
     }
     cells.push(format!("quantity: {{min: {}, max: {}}}", offer.quantity_min, offer.quantity_max));
     if !offer.addons.is_empty() {

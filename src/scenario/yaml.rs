@@ -10,12 +10,20 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
+use serde_saphyr::budget::BudgetBreach;
 
 use crate::scenario::diagnostic::Position;
 
 /// The largest input file read (scenario, catalog, policy). Scenario files are hand-written;
 /// anything bigger is a mistake (a wrong path, a generated dump).
 pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+/// The parser's budget for one file: far beyond any hand-written scenario, far below what
+/// would exhaust memory.
+const MAX_DEPTH: usize = 48;
+const MAX_NODES: usize = 200_000;
+const MAX_EVENTS: usize = 500_000;
+const MAX_ALIASES: usize = 2_000;
+const MAX_ANCHORS: usize = 2_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
@@ -119,11 +127,11 @@ pub fn parse(source: &str) -> Result<Node, YamlError> {
     }
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
-            max_depth: 48,
-            max_nodes: 200_000,
-            max_events: 500_000,
-            max_aliases: 2_000,
-            max_anchors: 2_000,
+            max_depth: MAX_DEPTH,
+            max_nodes: MAX_NODES,
+            max_events: MAX_EVENTS,
+            max_aliases: MAX_ALIASES,
+            max_anchors: MAX_ANCHORS,
             max_total_scalar_bytes: MAX_FILE_BYTES,
         },
         strict_booleans: true,
@@ -146,8 +154,8 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
             (format!("duplicate key `{}`", key.as_deref().unwrap_or("?")), Some("each key at most once in a mapping".to_string()))
         }
         serde_saphyr::Error::Budget { breach, .. } => (
-            format!("the document is too large or too deeply nested: {}", describe_breach(&format!("{breach:?}"))),
-            Some("a hand-written file: at most 48 levels of nesting, 200000 values, 2000 aliases".to_string()),
+            format!("the document is too large or too deeply nested: {}", describe_breach(breach)),
+            Some(format!("a hand-written file: at most {MAX_DEPTH} levels of nesting, {MAX_NODES} values, {MAX_ALIASES} aliases")),
         ),
         serde_saphyr::Error::AliasError { .. }
         | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
@@ -177,20 +185,22 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
     YamlError { position, message, expected }
 }
 
-/// serde-saphyr names a budget breach by its Rust variant (`Depth { depth: 49 }`); say it in
-/// words.
-fn describe_breach(debug: &str) -> String {
-    let kind = debug.split([' ', '{', '(']).next().unwrap_or_default();
-    let number: String = debug.chars().filter(char::is_ascii_digit).collect();
-    match kind {
-        "Depth" => format!("more than 48 levels of nesting (reached {number})"),
-        "Nodes" => format!("more than 200000 values (reached {number})"),
-        "Events" => "too many YAML events".to_string(),
-        "Aliases" => format!("more than 2000 aliases (reached {number})"),
-        "Anchors" => format!("more than 2000 anchors (reached {number})"),
-        "ScalarBytes" | "TotalScalarBytes" => "too much text".to_string(),
-        "Documents" => "too many documents".to_string(),
-        _ => format!("a resource limit was reached ({})", kind.to_lowercase()),
+/// A budget breach in words, with the limit it passed.
+fn describe_breach(breach: &BudgetBreach) -> String {
+    match breach {
+        BudgetBreach::Depth { depth } => format!("more than {MAX_DEPTH} levels of nesting (reached {depth})"),
+        BudgetBreach::Nodes { nodes } => format!("more than {MAX_NODES} values (reached {nodes})"),
+        BudgetBreach::Events { .. } => "too many YAML events".to_string(),
+        BudgetBreach::Aliases { aliases } => format!("more than {MAX_ALIASES} aliases (reached {aliases})"),
+        BudgetBreach::Anchors { anchors } => format!("more than {MAX_ANCHORS} anchors (reached {anchors})"),
+        BudgetBreach::ScalarBytes { .. } => "too much text".to_string(),
+        BudgetBreach::Documents { .. } => "too many documents".to_string(),
+        other => {
+            // The variants not named above are limits this loader does not set; their Rust
+            // name is the most precise description available.
+            let name = format!("{other:?}");
+            format!("a resource limit was reached ({})", name.split([' ', '{', '(']).next().unwrap_or_default().to_lowercase())
+        }
     }
 }
 
