@@ -16,7 +16,7 @@ fn write_line(out: &mut String, outcome: &Outcome, line: &crate::engine::observe
         line.kind.name(),
         format_date(line.period_start),
         format_date(line.period_end),
-        outcome.explain_line(line),
+        line.computation_text(),
         line.rule.id()
     );
 }

@@ -259,23 +259,7 @@ impl Outcome {
 
     /// A ledger line as `invoice_lines.csv` shows it, in the order of [`LINE_COLUMNS`].
     pub fn line_row(&self, invoice_date: chrono::NaiveDate, line: &LedgerLine) -> Row {
-        let values = [
-            format_date(invoice_date),
-            self.script.customer(line.customer).handle.clone(),
-            line.subscription.display(),
-            self.handle_name(line.subscription).to_string(),
-            self.script.catalog.offer(line.offer).id.clone(),
-            line.kind.name().to_string(),
-            format_date(line.period_start),
-            format_date(line.period_end),
-            line.quantity.to_string(),
-            line.unit_price.to_string(),
-            line.days.map(|d| d.to_string()).unwrap_or_default(),
-            line.amount.to_string(),
-            line.rule.id().to_string(),
-            line.billable_at.to_string(),
-        ];
-        Row(LINE_COLUMNS.into_iter().zip(values).collect())
+        line_cells(&self.script, self.handle_name(line.subscription), invoice_date, line)
     }
 
     /// The snapshot text.
@@ -309,11 +293,28 @@ impl Outcome {
         let _ = writeln!(out, "rules: [{}]", exercised.join(", "));
         out
     }
+}
 
-    /// How a ledger line's amount was computed: `19 days x 4.00/31 x 1 = 2.45`.
-    pub fn explain_line(&self, line: &LedgerLine) -> String {
-        line.computation_text()
-    }
+/// A ledger line's cells, in the order of [`LINE_COLUMNS`]; `name` is the subscription's
+/// name in the scenario (empty for generated customers).
+pub fn line_cells(script: &Script, name: &str, invoice_date: chrono::NaiveDate, line: &LedgerLine) -> Row {
+    let values = [
+        format_date(invoice_date),
+        script.customer(line.customer).handle.clone(),
+        line.subscription.display(),
+        name.to_string(),
+        script.catalog.offer(line.offer).id.clone(),
+        line.kind.name().to_string(),
+        format_date(line.period_start),
+        format_date(line.period_end),
+        line.quantity.to_string(),
+        line.unit_price.to_string(),
+        line.days.map(|d| d.to_string()).unwrap_or_default(),
+        line.amount.to_string(),
+        line.rule.id().to_string(),
+        line.billable_at.to_string(),
+    ];
+    Row(LINE_COLUMNS.into_iter().zip(values).collect())
 }
 
 /// The columns of `subscriptions.csv` (after `scenario`): the required ones of the format

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use cspsim::engine::Limits;
 use cspsim::engine::script::Action;
 use cspsim::scenario::load::{LoadOptions, load_scenario};
-use cspsim::whatif::{resolve_policy, simulate};
+use cspsim::whatif::{LinesOut, resolve_policy, simulate};
 
 const PRICE_CENTS: i64 = 3200; // m365-e3, per license per month
 
@@ -46,7 +46,7 @@ fn customers(loaded: &cspsim::scenario::load::LoadedScenario) -> Vec<(NaiveDate,
 #[test]
 fn csp_2020_credits_the_suspension_and_deletes_the_subscription() {
     let loaded = load("csp-2020");
-    let metrics = simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden()).unwrap();
+    let metrics = simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden(), None).unwrap();
     let (mut billed, mut credited) = (0, 0);
     for (bought, quantity, suspended) in customers(&loaded) {
         // Monthly periods from the purchase date; those starting by the suspension are charged.
@@ -78,7 +78,7 @@ fn csp_2020_credits_the_suspension_and_deletes_the_subscription() {
 #[test]
 fn nce_2022_keeps_billing_a_suspended_subscription_until_its_term_ends() {
     let loaded = load("nce-2022");
-    let metrics = simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden()).unwrap();
+    let metrics = simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden(), None).unwrap();
     let horizon = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
     let mut billed = 0;
     for (bought, quantity, _) in customers(&loaded) {
@@ -105,8 +105,8 @@ fn the_what_if_command_writes_both_csvs_and_the_chart_and_compares_the_policies(
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let summary = std::fs::read_to_string(out.path().join("whatif.csv")).unwrap();
     assert!(summary.starts_with("scenario,metric,csp-2020,nce-2022,difference\r\n"), "{summary}");
-    let csp = simulate(&load("csp-2020"), Limits::default(), &indicatif::ProgressBar::hidden()).unwrap();
-    let nce = simulate(&load("nce-2022"), Limits::default(), &indicatif::ProgressBar::hidden()).unwrap();
+    let csp = simulate(&load("csp-2020"), Limits::default(), &indicatif::ProgressBar::hidden(), None).unwrap();
+    let nce = simulate(&load("nce-2022"), Limits::default(), &indicatif::ProgressBar::hidden(), None).unwrap();
     let net = |m: &cspsim::whatif::metrics::Metrics| m.billed() + m.credited();
     let money = |cents: i64| cspsim::engine::money::Money::from_cents(cents).to_string();
     let row = format!("suspend-population.yaml,net,{},{},{}", money(net(&csp)), money(net(&nce)), money(net(&nce) - net(&csp)));
@@ -122,7 +122,17 @@ fn populations_expand_the_same_way_whatever_the_thread_count() {
     let loaded = load("csp-2020");
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let four = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
-    let a = one.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden()).unwrap());
-    let b = four.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden()).unwrap());
+    // The invoice lines (`--detail`) come out in the same order too.
+    let (mut lines_a, mut lines_b) = (Vec::new(), Vec::new());
+    let a = one.install(|| {
+        let lines = LinesOut { out: &mut lines_a, variant: "v", scenario: "s" };
+        simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden(), Some(lines)).unwrap()
+    });
+    let b = four.install(|| {
+        let lines = LinesOut { out: &mut lines_b, variant: "v", scenario: "s" };
+        simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden(), Some(lines)).unwrap()
+    });
     assert_eq!(a, b);
+    assert!(!lines_a.is_empty());
+    assert_eq!(lines_a, lines_b);
 }

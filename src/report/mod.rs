@@ -91,11 +91,19 @@ impl CsvFile {
 /// A CSV file in memory: a header row, RFC 4180 quoting, CRLF line ends. Cells of columns
 /// for which `is_text` holds are neutralized (see [`neutralize`]); the others are numbers.
 pub fn csv_bytes<H: AsRef<str>>(header: &[H], rows: &[Vec<String>], is_text: impl Fn(&str) -> bool) -> Vec<u8> {
+    let names: Vec<String> = header.iter().map(|h| h.as_ref().to_string()).collect();
+    let text: Vec<bool> = names.iter().map(|name| is_text(name)).collect();
+    let mut bytes = csv_records([names], &vec![false; text.len()]);
+    bytes.extend(csv_records(rows.iter().cloned(), &text));
+    bytes
+}
+
+/// CSV records without a header, quoted and neutralized as in [`csv_bytes`]: a part of a file
+/// written piece by piece. `text[i]` says whether column `i` holds text.
+pub fn csv_records(rows: impl IntoIterator<Item = Vec<String>>, text: &[bool]) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
-    writer.write_record(header.iter().map(|h| h.as_ref())).expect("writing to memory");
-    let text: Vec<bool> = header.iter().map(|h| is_text(h.as_ref())).collect();
     for row in rows {
-        let cells = row.iter().zip(&text).map(|(cell, text)| if *text { neutralize(cell) } else { cell.clone() });
+        let cells = row.into_iter().zip(text).map(|(cell, text)| if *text { neutralize(&cell) } else { cell });
         writer.write_record(cells).expect("writing to memory");
     }
     writer.into_inner().expect("writing to memory")

@@ -104,7 +104,14 @@ impl<'a> Builder<'a> {
     }
 
     /// Applies named parameter values to a policy, reporting unknown names and bad values.
-    pub fn apply_parameters<'p>(&mut self, policy: &mut Policy, parameters: impl IntoIterator<Item = (&'p Located<String>, &'p Located<ParameterNode>)>) {
+    /// Applies parameter values to a policy, reporting unknown names and bad values; returns
+    /// the values that applied, so that they can be applied again to another base policy.
+    pub fn apply_parameters<'p>(
+        &mut self,
+        policy: &mut Policy,
+        parameters: impl IntoIterator<Item = (&'p Located<String>, &'p Located<ParameterNode>)>,
+    ) -> Vec<(String, ParameterValue)> {
+        let mut applied = Vec::new();
         for (name, value) in parameters {
             match Policy::parameter(&name.value) {
                 Err(near) => {
@@ -115,15 +122,20 @@ impl<'a> Builder<'a> {
                     self.report(diagnostic);
                 }
                 Ok(parameter) => {
-                    if let Err(message) = parameter.apply_to(policy, &parameter_value(&value.value)) {
-                        let diagnostic = Diagnostic::new(self.file, value.position, format!("bad value for `{}`: {message}", parameter.name))
-                            .expected(parameter.expected)
-                            .width(value.width as usize);
-                        self.report(diagnostic);
+                    let parsed = parameter_value(&value.value);
+                    match parameter.apply_to(policy, &parsed) {
+                        Ok(()) => applied.push((parameter.name.to_string(), parsed)),
+                        Err(message) => {
+                            let diagnostic = Diagnostic::new(self.file, value.position, format!("bad value for `{}`: {message}", parameter.name))
+                                .expected(parameter.expected)
+                                .width(value.width as usize);
+                            self.report(diagnostic);
+                        }
                     }
                 }
             }
         }
+        applied
     }
 
     pub fn finish<T>(self, value: Option<T>) -> Result<T, Diagnostics> {

@@ -18,7 +18,7 @@ use crate::engine::script::{
 };
 use crate::engine::time::{Duration, Instant, parse_date, parse_instant};
 use crate::expect::{Check, CheckKind, Expectation, LineExpectation, StepExpectations, subscription_fields};
-use crate::policy::{Policy, Role, builtin};
+use crate::policy::{ParameterValue, Policy, Role, builtin};
 use crate::population::{PopulationSpec, PurchaseMix, Rates};
 use crate::scenario::builder::{Builder, with_placeholders};
 use crate::scenario::catalog_file::{self, decode_catalog, load_catalog_file};
@@ -31,7 +31,7 @@ use crate::scenario::suggest::nearest;
 use crate::scenario::yaml::{Node, NodeValue};
 
 /// A scenario ready to run.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct LoadedScenario {
     pub path: PathBuf,
     /// The path relative to the run's root, with `/` (the `scenario` column of reports).
@@ -45,6 +45,8 @@ pub struct LoadedScenario {
     pub expectations: Vec<StepExpectations>,
     /// A seeded customer base to simulate besides the hand-written customers (what-if runs).
     pub population: Option<PopulationSpec>,
+    /// The scenario's own `policy_overrides`, as applied to its policy.
+    pub policy_overrides: Vec<(String, ParameterValue)>,
 }
 
 impl LoadedScenario {
@@ -54,6 +56,25 @@ impl LoadedScenario {
     pub fn checkpoints(&self) -> BTreeSet<usize> {
         self.expectations.iter().enumerate().filter(|(_, e)| !e.checks.is_empty()).map(|(i, _)| i).collect()
     }
+
+    /// The same scenario under another policy: `policy`, then the scenario's own overrides,
+    /// then `sweep`, as if it had been loaded with those [`LoadOptions`].
+    pub fn under_policy(&self, policy: &Policy, sweep: &[(String, ParameterValue)]) -> LoadedScenario {
+        let mut policy = policy.clone();
+        apply_checked(&mut policy, &self.policy_overrides, "override");
+        apply_checked(&mut policy, sweep, "sweep");
+        let mut scenario = self.clone();
+        scenario.script.policy = Arc::new(policy);
+        scenario
+    }
+}
+
+/// Applies parameter values that were checked before (when the file was loaded, or the sweep
+/// parsed): a failure here is a bug.
+fn apply_checked(policy: &mut Policy, values: &[(String, ParameterValue)], what: &str) {
+    for (name, value) in values {
+        policy.set(name, value).unwrap_or_else(|message| panic!("{what} {name}: {message}"));
+    }
 }
 
 /// How a scenario is loaded: optionally under another policy than its own (what-if runs).
@@ -61,7 +82,7 @@ impl LoadedScenario {
 pub struct LoadOptions {
     pub policy: Option<Policy>,
     /// Parameter values applied after the scenario's own overrides (a what-if sweep).
-    pub sweep: Vec<(String, crate::policy::ParameterValue)>,
+    pub sweep: Vec<(String, ParameterValue)>,
 }
 
 pub fn load_scenario(path: &Path, display: &str, options: &LoadOptions) -> Result<LoadedScenario, Diagnostics> {
@@ -109,7 +130,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
     }
     let rules = context.rules(head.rules.as_deref().unwrap_or_default());
     let population = head.population.as_ref().and_then(|section| context.population(section));
-    let Context { policy, partner, start, handles, .. } = context;
+    let Context { policy, policy_overrides, partner, start, handles, .. } = context;
     if !steps.complete || !customers.1 {
         // Bad steps or customers were reported; nothing runs.
         return Err(builder.diagnostics.finish());
@@ -127,6 +148,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
         script,
         expectations,
         population,
+        policy_overrides,
     };
     builder.finish(Some(loaded))
 }
@@ -236,6 +258,7 @@ struct Context<'b, 'a> {
     builder: &'b mut Builder<'a>,
     catalog: &'b Catalog,
     policy: Policy,
+    policy_overrides: Vec<(String, ParameterValue)>,
     partner: Partner,
     start: Instant,
     users: BTreeMap<String, UserId>,
@@ -255,13 +278,11 @@ impl<'b, 'a> Context<'b, 'a> {
             None => resolve_policy(builder, scenario, head.policy.as_ref()),
         };
         let mut policy = policy.unwrap_or_else(Policy::base);
-        if let Some(overrides) = &head.policy_overrides {
-            builder.apply_parameters(&mut policy, overrides.iter());
-        }
-        for (name, value) in &options.sweep {
-            // Checked when the sweep was parsed; a failure here is a bug.
-            policy.set(name, value).unwrap_or_else(|message| panic!("sweep {name}: {message}"));
-        }
+        let policy_overrides = match &head.policy_overrides {
+            Some(overrides) => builder.apply_parameters(&mut policy, overrides.iter()),
+            None => Vec::new(),
+        };
+        apply_checked(&mut policy, &options.sweep, "sweep");
         let start = match parse_instant(&head.start.value) {
             Ok(start) => start,
             Err(message) => {
@@ -275,6 +296,7 @@ impl<'b, 'a> Context<'b, 'a> {
             builder,
             catalog,
             policy,
+            policy_overrides,
             partner,
             start,
             users,

@@ -8,7 +8,7 @@ use crate::app::{EXIT_INVALID, EXIT_OK, jobs_or_default};
 use crate::cli::BenchArgs;
 use crate::engine::Limits;
 use crate::scenario::load::{LoadOptions, load_scenario};
-use crate::whatif::{simulate, variants};
+use crate::whatif::{Variant, simulate, variants};
 
 /// The bundled population the benchmark runs (its customer count is set per measurement).
 pub const POPULATION: &str = "populations/book-of-business.yaml";
@@ -103,30 +103,37 @@ pub fn command(args: &BenchArgs) -> u8 {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
     println!("cspsim bench: {POPULATION}, {} months, {jobs} thread(s)", args.months);
     println!("{:>10} {:>18} {:>10} {:>16} {:>16} {:>14} {:>10}", "customers", "policy", "seconds", "cust-years/s", "events/s", "events", "peak MiB");
+    let options = LoadOptions { policy: Some(variants[0].policy.clone()), sweep: Vec::new() };
+    let base = match load_scenario(path, POPULATION, &options) {
+        Ok(loaded) if loaded.population.is_some() => loaded,
+        Ok(_) => {
+            eprintln!("error: {POPULATION} has no population");
+            return EXIT_INVALID;
+        }
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render());
+            return EXIT_INVALID;
+        }
+    };
+    // The bundled population, resized; under one variant's policy.
+    let sized = |variant: &Variant, customers: u64| {
+        let mut loaded = base.under_policy(&variant.policy, &[]);
+        let population = loaded.population.as_mut().expect("checked above");
+        population.customers = customers;
+        population.months = args.months;
+        loaded
+    };
     let mut largest = 0;
     for &customers in &args.customers {
         largest = largest.max(customers);
         // One policy per size: the cost per customer, and how it grows.
         let variant = &variants[0];
-        let options = LoadOptions { policy: Some(variant.policy.clone()), sweep: Vec::new() };
-        let mut loaded = match load_scenario(path, POPULATION, &options) {
-            Ok(loaded) => loaded,
-            Err(diagnostics) => {
-                eprint!("{}", diagnostics.render());
-                return EXIT_INVALID;
-            }
-        };
-        let Some(population) = loaded.population.as_mut() else {
-            eprintln!("error: {POPULATION} has no population");
-            return EXIT_INVALID;
-        };
-        population.customers = customers;
-        population.months = args.months;
+        let loaded = sized(variant, customers);
         reset_peak_memory();
         // Wall-clock timing is what a benchmark measures; it never reaches an outcome.
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now();
-        let metrics = match pool.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden())) {
+        let metrics = match pool.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden(), None)) {
             Ok(metrics) => metrics,
             Err(error) => {
                 eprintln!("error: {error}");
@@ -153,13 +160,8 @@ pub fn command(args: &BenchArgs) -> u8 {
         let started = std::time::Instant::now();
         let mut events = 0;
         for variant in &variants {
-            let options = LoadOptions { policy: Some(variant.policy.clone()), sweep: Vec::new() };
-            let Ok(mut loaded) = load_scenario(path, POPULATION, &options) else { return EXIT_INVALID };
-            if let Some(population) = loaded.population.as_mut() {
-                population.customers = largest;
-                population.months = args.months;
-            }
-            match pool.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden())) {
+            let loaded = sized(variant, largest);
+            match pool.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden(), None)) {
                 Ok(metrics) => events += metrics.events,
                 Err(error) => {
                     eprintln!("error: {error}");

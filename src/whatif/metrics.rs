@@ -2,7 +2,7 @@
 //! how subscriptions ended. Collected by a counting observer that never formats a word, and
 //! added up across customers (sums, so the order of addition cannot change them).
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 
 use crate::engine::observe::{Event, Invoice, Observer, StepResult};
 use crate::engine::state::{Status, Subscription};
@@ -66,21 +66,30 @@ impl Metrics {
 /// Counts money and refusals by month from a run's reports.
 pub struct MetricsObserver {
     pub metrics: Metrics,
+    /// Every invoice of the run, when the what-if run writes its lines (`--detail`).
+    pub invoices: Option<Vec<Invoice>>,
     start_month: i32,
     step_months: Vec<usize>,
 }
 
-pub fn month_number(instant: Instant) -> i32 {
-    let date = instant.date();
+/// Months since year 0: consecutive months differ by one.
+pub fn month_number(date: NaiveDate) -> i32 {
     date.year() * 12 + date.month0() as i32
 }
 
 impl MetricsObserver {
     /// `steps` are the instants of the script's steps (refusals are counted in their month).
     pub fn new(start: Instant, months: usize, steps: impl Iterator<Item = Instant>) -> Self {
-        let start_month = month_number(start);
-        let step_months = steps.map(|at| (month_number(at) - start_month).max(0) as usize).collect();
-        MetricsObserver { metrics: Metrics { months: vec![Month::default(); months], customers: 1, ..Metrics::default() }, start_month, step_months }
+        let start_month = month_number(start.date());
+        let step_months = steps.map(|at| (month_number(at.date()) - start_month).max(0) as usize).collect();
+        let metrics = Metrics { months: vec![Month::default(); months], customers: 1, ..Metrics::default() };
+        MetricsObserver { metrics, invoices: None, start_month, step_months }
+    }
+
+    /// Also keeps every invoice.
+    pub fn keeping_invoices(mut self) -> Self {
+        self.invoices = Some(Vec::new());
+        self
     }
 
     fn month(&mut self, index: usize) -> &mut Month {
@@ -99,7 +108,7 @@ impl Observer for MetricsObserver {
     }
 
     fn invoice(&mut self, invoice: Invoice) {
-        let index = (invoice.date.year() * 12 + invoice.date.month0() as i32 - self.start_month).max(0) as usize;
+        let index = (month_number(invoice.date) - self.start_month).max(0) as usize;
         let month = self.month(index);
         for line in &invoice.lines {
             let cents = line.amount.cents();
@@ -108,6 +117,9 @@ impl Observer for MetricsObserver {
             } else {
                 month.credited += cents;
             }
+        }
+        if let Some(invoices) = &mut self.invoices {
+            invoices.push(invoice);
         }
     }
 

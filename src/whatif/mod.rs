@@ -18,7 +18,9 @@ use rayon::prelude::*;
 use crate::app::{EXIT_INVALID, EXIT_OK, Style, jobs_or_default};
 use crate::cli::WhatifArgs;
 use crate::engine::money::Money;
+use crate::engine::script::Script;
 use crate::engine::{EngineError, Limits};
+use crate::outcome::line_cells;
 use crate::policy::{ParameterValue, Policy};
 use crate::report::write_atomically;
 use crate::scenario::diagnostic::display_path;
@@ -89,44 +91,84 @@ pub fn variants(policies: &[String], sets: &[String]) -> Result<Vec<Variant>, St
     Ok(variants)
 }
 
-/// Simulates a scenario's hand-written part and its population, adding everything up.
-pub fn simulate(loaded: &LoadedScenario, limits: Limits, progress: &indicatif::ProgressBar) -> Result<Metrics, EngineError> {
+/// `whatif --detail`: where the invoice lines of one run go, labelled with its variant and
+/// scenario. Lines are written as the simulation goes (in the order of customers), so memory
+/// stays bounded whatever the population's size.
+pub struct LinesOut<'a> {
+    pub out: &'a mut (dyn std::io::Write + Send),
+    pub variant: &'a str,
+    pub scenario: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimulationError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("cannot write whatif_lines.csv: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Simulates a scenario's hand-written part and its population, adding everything up; with
+/// `lines`, also writes every invoice line.
+pub fn simulate(loaded: &LoadedScenario, limits: Limits, progress: &indicatif::ProgressBar, mut lines: Option<LinesOut>) -> Result<Metrics, SimulationError> {
     let script = &loaded.script;
     let months = match &loaded.population {
         Some(population) => population.months as usize + 1,
         None => 1,
     };
-    let mut total = Metrics::default();
-    if !script.steps.is_empty() || !script.customers.is_empty() {
-        let observer = MetricsObserver::new(script.start, months, script.steps.iter().map(|s| s.at));
+    let labels = lines.as_ref().map(|l| (l.variant, l.scenario));
+    // One run: its metrics, and its lines as CSV records when they are wanted.
+    let run_one = |script: &Script| -> Result<(Metrics, Vec<u8>), EngineError> {
+        let mut observer = MetricsObserver::new(script.start, months, script.steps.iter().map(|s| s.at));
+        if labels.is_some() {
+            observer = observer.keeping_invoices();
+        }
         let state = crate::engine::run(script, observer, limits)?;
         let mut metrics = state.observer.metrics;
-        metrics.customers = script.customers.len() as u64;
         metrics.add_final_state(&state.subscriptions);
+        let records = match (labels, &state.observer.invoices) {
+            (Some((variant, scenario)), Some(invoices)) => detail_records(variant, scenario, script, invoices),
+            _ => Vec::new(),
+        };
+        Ok((metrics, records))
+    };
+    let mut total = Metrics::default();
+    if !script.steps.is_empty() || !script.customers.is_empty() {
+        let (mut metrics, records) = run_one(script)?;
+        metrics.customers = script.customers.len() as u64;
         total.add(&metrics);
+        if let Some(lines) = &mut lines {
+            lines.out.write_all(&records)?;
+        }
     }
     if let Some(population) = &loaded.population {
         let chunk = 4096_u64;
-        let chunks = population.customers.div_ceil(chunk);
-        let populated = (0..chunks)
-            .into_par_iter()
-            .map(|c| {
-                let mut sum = Metrics::default();
-                for index in c * chunk..((c + 1) * chunk).min(population.customers) {
-                    let customer = population.customer_script(script, index);
-                    let observer = MetricsObserver::new(customer.start, months, customer.steps.iter().map(|s| s.at));
-                    let state = crate::engine::run(&customer, observer, limits)?;
-                    sum.add(&state.observer.metrics);
-                    sum.add_final_state(&state.subscriptions);
+        let chunks: Vec<u64> = (0..population.customers.div_ceil(chunk)).collect();
+        // Lines are written in the order of customers whatever the thread count: chunks are
+        // simulated a few at a time and written in order, so only those few are held.
+        let batch = if lines.is_some() { 2 * rayon::current_num_threads() } else { chunks.len() };
+        for batch in chunks.chunks(batch.max(1)) {
+            let parts = batch
+                .par_iter()
+                .map(|&c| {
+                    let mut sum = Metrics::default();
+                    let mut records = Vec::new();
+                    for index in c * chunk..((c + 1) * chunk).min(population.customers) {
+                        let (metrics, customer_records) = run_one(&population.customer_script(script, index))?;
+                        sum.add(&metrics);
+                        records.extend(customer_records);
+                    }
+                    progress.inc(((c + 1) * chunk).min(population.customers) - c * chunk);
+                    Ok((sum, records))
+                })
+                .collect::<Result<Vec<(Metrics, Vec<u8>)>, EngineError>>()?;
+            for (metrics, records) in parts {
+                total.add(&metrics);
+                if let Some(lines) = &mut lines {
+                    lines.out.write_all(&records)?;
                 }
-                progress.inc(((c + 1) * chunk).min(population.customers) - c * chunk);
-                Ok(sum)
-            })
-            .try_reduce(Metrics::default, |mut a, b| {
-                a.add(&b);
-                Ok(a)
-            })?;
-        total.add(&populated);
+            }
+        }
     }
     Ok(total)
 }
@@ -165,7 +207,7 @@ fn is_text_column(column: &str) -> bool {
 }
 
 fn month_label(start: crate::engine::time::Instant, index: usize) -> String {
-    let month = month_number(start) + index as i32;
+    let month = month_number(start.date()) + index as i32;
     format!("{:04}-{:02}", month.div_euclid(12), month.rem_euclid(12) + 1)
 }
 
@@ -194,28 +236,23 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
     let limits = Limits { max_events: args.max_events };
     // Load everything first: every input error of every file is reported before any work.
-    let mut loaded: Vec<Vec<LoadedScenario>> = Vec::new();
+    // Each file is read once; only its policy differs from one variant to the next.
+    let first = LoadOptions { policy: Some(variants[0].policy.clone()), sweep: variants[0].sweep.clone() };
+    let mut scenarios = Vec::new();
     let mut invalid = false;
-    for variant in &variants {
-        let options = LoadOptions { policy: Some(variant.policy.clone()), sweep: variant.sweep.clone() };
-        let mut row = Vec::new();
-        for file in &files {
-            match load_scenario(&file.path, &file.display, &options) {
-                Ok(scenario) => row.push(scenario),
-                Err(diagnostics) => {
-                    if loaded.is_empty() {
-                        eprint!("{}", err.red(&diagnostics.render()));
-                    }
-                    invalid = true;
-                }
+    for file in &files {
+        match load_scenario(&file.path, &file.display, &first) {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(diagnostics) => {
+                eprint!("{}", err.red(&diagnostics.render()));
+                invalid = true;
             }
         }
-        loaded.push(row);
     }
     if invalid {
         return EXIT_INVALID;
     }
-    let work: u64 = loaded.iter().flatten().map(|s| s.population.as_ref().map_or(0, |p| p.customers)).sum();
+    let work: u64 = scenarios.iter().map(|s| s.population.as_ref().map_or(0, |p| p.customers)).sum::<u64>() * variants.len() as u64;
     let progress = if work >= 10_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let bar = indicatif::ProgressBar::new(work);
         bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} customers {wide_bar} {elapsed} (eta {eta})").expect("a valid template"));
@@ -223,14 +260,20 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut comparisons: Vec<ScenarioComparison> = files
-        .iter()
-        .zip(&loaded[0])
-        .map(|(file, scenario)| ScenarioComparison { display: file.display.clone(), start: scenario.script.start, results: Vec::new() })
-        .collect();
-    for scenarios in &loaded {
-        for (comparison, scenario) in comparisons.iter_mut().zip(scenarios) {
-            match pool.install(|| simulate(scenario, limits, &progress)) {
+    let mut comparisons: Vec<ScenarioComparison> =
+        scenarios.iter().map(|scenario| ScenarioComparison { display: scenario.display.clone(), start: scenario.script.start, results: Vec::new() }).collect();
+    let mut detail = match args.detail.then(|| DetailFile::create(&args.out)).transpose() {
+        Ok(detail) => detail,
+        Err(error) => {
+            eprintln!("{}", err.red(&format!("error: cannot write whatif_lines.csv in {}: {error}", display_path(&args.out))));
+            return EXIT_INVALID;
+        }
+    };
+    for variant in &variants {
+        for (comparison, scenario) in comparisons.iter_mut().zip(&scenarios) {
+            let scenario = scenario.under_policy(&variant.policy, &variant.sweep);
+            let lines = detail.as_mut().map(|file| LinesOut { out: file.writer(), variant: &variant.label, scenario: &scenario.display });
+            match pool.install(|| simulate(&scenario, limits, &progress, lines)) {
                 Ok(metrics) => comparison.results.push(metrics),
                 Err(error) => {
                     progress.finish_and_clear();
@@ -249,10 +292,10 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
             return EXIT_INVALID;
         }
     }
-    if args.detail
-        && let Err(message) = write_detail(&args.out, &variants, &loaded, limits, &pool)
+    if let Some(detail) = detail
+        && let Err(error) = detail.commit()
     {
-        eprintln!("{}", err.red(&format!("error: {message}")));
+        eprintln!("{}", err.red(&format!("error: cannot write whatif_lines.csv: {error}")));
         return EXIT_INVALID;
     }
     print!("{}", summary_table(&labels, &comparisons));
@@ -357,83 +400,39 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
     write_atomically(&folder.join("whatif.svg"), svg.as_bytes())
 }
 
-/// `--detail`: every invoice line of every run, population customers included, in a fixed
-/// order (variant, scenario, customer).
-fn write_detail(folder: &Path, variants: &[Variant], loaded: &[Vec<LoadedScenario>], limits: Limits, pool: &rayon::ThreadPool) -> Result<(), String> {
-    let mut rows = Vec::new();
-    for (variant, scenarios) in variants.iter().zip(loaded) {
-        for scenario in scenarios {
-            let mut scripts = vec![scenario.script.clone()];
-            if let Some(population) = &scenario.population {
-                scripts.extend((0..population.customers).map(|i| population.customer_script(&scenario.script, i)));
-            }
-            let lines: Vec<Vec<Vec<String>>> = pool
-                .install(|| {
-                    scripts
-                        .par_iter()
-                        .map(|script| -> Result<Vec<Vec<String>>, EngineError> {
-                            let state = crate::engine::run(script, Invoices::default(), limits)?;
-                            let mut rows = Vec::new();
-                            for invoice in state.observer.0 {
-                                for line in invoice.lines {
-                                    rows.push(vec![
-                                        variant.label.clone(),
-                                        scenario.display.clone(),
-                                        script.customer(line.customer).handle.clone(),
-                                        crate::engine::time::format_date(invoice.date),
-                                        line.subscription.display(),
-                                        script.catalog.offer(line.offer).id.clone(),
-                                        line.kind.name().to_string(),
-                                        crate::engine::time::format_date(line.period_start),
-                                        crate::engine::time::format_date(line.period_end),
-                                        line.quantity.to_string(),
-                                        line.unit_price.to_string(),
-                                        line.days.map(|d| d.to_string()).unwrap_or_default(),
-                                        line.amount.to_string(),
-                                        line.rule.id().to_string(),
-                                    ]);
-                                }
-                            }
-                            Ok(rows)
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .map_err(|e| e.to_string())?;
-            rows.extend(lines.into_iter().flatten());
-        }
+/// The columns of `whatif_lines.csv` after `variant` and `scenario`, taken from an invoice
+/// line's cells.
+const DETAIL_COLUMNS: [&str; 12] =
+    ["customer", "invoice_date", "subscription", "offer", "kind", "period_start", "period_end", "quantity", "unit_price", "days", "amount", "rule"];
+
+/// `whatif_lines.csv`, written while the runs go and put in place when all are done.
+struct DetailFile(std::io::BufWriter<crate::report::AtomicFile>);
+
+impl DetailFile {
+    fn create(folder: &Path) -> std::io::Result<DetailFile> {
+        std::fs::create_dir_all(folder)?;
+        let mut writer = std::io::BufWriter::new(crate::report::AtomicFile::create(&folder.join("whatif_lines.csv"))?);
+        let header: Vec<String> = ["variant", "scenario"].into_iter().chain(DETAIL_COLUMNS).map(str::to_string).collect();
+        std::io::Write::write_all(&mut writer, &crate::report::csv_records([header], &[false; 2 + DETAIL_COLUMNS.len()]))?;
+        Ok(DetailFile(writer))
     }
-    let header: Vec<String> = [
-        "variant",
-        "scenario",
-        "customer",
-        "invoice_date",
-        "subscription",
-        "offer",
-        "kind",
-        "period_start",
-        "period_end",
-        "quantity",
-        "unit_price",
-        "days",
-        "amount",
-        "rule",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    write_atomically(&folder.join("whatif_lines.csv"), &crate::report::csv_bytes(&header, &rows, is_text_column))
-        .map_err(|e| format!("cannot write whatif_lines.csv: {e}"))
+    fn writer(&mut self) -> &mut (dyn std::io::Write + Send) {
+        &mut self.0
+    }
+    fn commit(self) -> std::io::Result<()> {
+        self.0.into_inner().map_err(|error| error.into_error())?.commit()
+    }
 }
 
-/// Keeps only the invoices of a run.
-#[derive(Default)]
-struct Invoices(Vec<crate::engine::observe::Invoice>);
-
-impl crate::engine::observe::Observer for Invoices {
-    const WANTS_DETAIL: bool = false;
-    fn event(&mut self, _event: crate::engine::observe::Event, _detail: String) {}
-    fn invoice(&mut self, invoice: crate::engine::observe::Invoice) {
-        self.0.push(invoice);
-    }
-    fn step_finished(&mut self, _step: usize, _result: crate::engine::observe::StepResult, _subscriptions: &[crate::engine::state::Subscription]) {}
+/// The CSV records of one run's invoice lines (variant, scenario, then [`DETAIL_COLUMNS`]).
+fn detail_records(variant: &str, scenario: &str, script: &Script, invoices: &[crate::engine::observe::Invoice]) -> Vec<u8> {
+    let text: Vec<bool> = ["variant", "scenario"].into_iter().chain(DETAIL_COLUMNS).map(is_text_column).collect();
+    let rows = invoices.iter().flat_map(|invoice| {
+        invoice.lines.iter().map(move |line| {
+            let cells = line_cells(script, "", invoice.date, line);
+            let picked = DETAIL_COLUMNS.iter().map(move |column| cells.get(column).expect("an invoice line has every column").to_string());
+            [variant.to_string(), scenario.to_string()].into_iter().chain(picked).collect::<Vec<String>>()
+        })
+    });
+    crate::report::csv_records(rows, &text)
 }
