@@ -2,7 +2,7 @@
 //! Exit codes: 0 all passed, 1 a check or snapshot failed, 2 invalid input or usage.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::{AcceptArgs, Cli, ColorChoice, Command, ExplainArgs, PoliciesArgs, RunArgs, SchemaArgs, SchemaKindArg};
 use crate::engine::Limits;
@@ -10,7 +10,7 @@ use crate::report::csv_reports::write_reports;
 use crate::report::{junit::junit_xml, write_atomically};
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, load_scenario};
-use crate::snapshot::{Comparison, SnapshotRoot, accept_pending, snapshot_path};
+use crate::snapshot::{Comparison, SnapshotRoot, accept_one, snapshot_path};
 use crate::suite::{ScenarioRun, Status, SuiteOptions, discover, run_all};
 
 pub const EXIT_OK: u8 = 0;
@@ -86,7 +86,8 @@ pub fn main_with(cli: Cli) -> u8 {
     }
 }
 
-fn usage_error(message: &str) -> u8 {
+/// Prints a usage or input error and gives the exit code for it.
+pub(crate) fn usage_error(message: &str) -> u8 {
     eprintln!("error: {message}");
     EXIT_INVALID
 }
@@ -270,8 +271,8 @@ fn accept(args: &AcceptArgs) -> u8 {
         };
         let pending = crate::snapshot::pending_path(&snapshot);
         if pending.exists() {
-            match accept_pending(&pending) {
-                Ok(mut done) => accepted.append(&mut done),
+            match accept_one(&pending) {
+                Ok(done) => accepted.push(done),
                 Err(error) => return usage_error(&format!("cannot accept {}: {error}", display_path(&pending))),
             }
         }
@@ -376,8 +377,4 @@ fn policies(args: &PoliciesArgs) -> u8 {
         println!();
     }
     EXIT_OK
-}
-
-pub fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }

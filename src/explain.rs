@@ -52,7 +52,7 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
         let line = if step.line == 0 { "generated".to_string() } else { format!("line {}", step.line) };
         let _ = writeln!(out, "\n-- step {} ({line}) at {}: {what}", index + 1, step.at);
     };
-    for (index, (event, detail)) in outcome.events.iter().enumerate() {
+    for (event, detail) in &outcome.events {
         match event.source {
             Source::Action { step } => {
                 while next_step <= step as usize {
@@ -77,7 +77,6 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
             && let Subject::Invoice(date) = event.subject
             && let Some(invoice) = outcome.invoices.iter().find(|i| i.date == date)
         {
-            let _ = index;
             for line in &invoice.lines {
                 write_line(&mut out, outcome, line);
             }

@@ -247,7 +247,7 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
                 | crate::engine::EngineError::TooManyEvents { step: Some(step), .. }
                 | crate::engine::EngineError::RecordTooLarge { step: Some(step), .. } => loaded.expectations.get(*step).map_or(0, |e| e.line),
                 // Stopped while running the clock to `until`, after the last step.
-                _ => until_line(&file.path),
+                _ => loaded.until_line,
             };
             let diagnostic = Diagnostic::new(&file.path, Position::new(line, if line > 0 { 1 } else { 0 }), error.to_string());
             let source = std::fs::read_to_string(&file.path).unwrap_or_default();
@@ -264,10 +264,7 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
         }
     }
     if options.compare_snapshots {
-        // The outcome's text is built only when there is a snapshot to hold it.
-        let has_place = crate::snapshot::snapshot_path(&options.snapshots, &file.path, &file.display).is_some();
-        let text = if has_place { outcome.to_yaml() } else { String::new() };
-        match compare(&options.snapshots, &file.path, &file.display, &text, options.write_pending) {
+        match compare(&options.snapshots, &file.path, &file.display, || outcome.to_yaml(), options.write_pending) {
             Ok(comparison) => run.snapshot = Some(comparison),
             Err(error) => run.warnings.push(format!("{}: cannot read or write its snapshot: {error}", run.shown_path)),
         }
@@ -281,12 +278,6 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
     run.outcome = Some(outcome);
     run.elapsed = started.elapsed();
     Some(run)
-}
-
-/// The line of a scenario's `until:` (where a run past the last step comes from), or 0.
-fn until_line(path: &Path) -> u32 {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines().position(|line| line.starts_with("until:")).map_or(0, |index| index as u32 + 1)
 }
 
 /// Runs every file with `jobs` threads; results come back in file order.

@@ -10,7 +10,13 @@ use cspsim::scenario::load::{LoadOptions, load_scenario_text};
 use cspsim::scenario::source::text_from_bytes;
 use proptest::prelude::*;
 
-fn bundled() -> Vec<(PathBuf, Vec<u8>)> {
+/// Every bundled scenario file with its bytes, read once for all cases.
+fn bundled() -> &'static [(PathBuf, Vec<u8>)] {
+    static BUNDLED: std::sync::LazyLock<Vec<(PathBuf, Vec<u8>)>> = std::sync::LazyLock::new(read_bundled);
+    &BUNDLED
+}
+
+fn read_bundled() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     let mut folders = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")];
     while let Some(folder) = folders.pop() {

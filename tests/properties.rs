@@ -20,9 +20,13 @@ use cspsim::scenario::catalog_file::load_catalog_file;
 use cspsim::scenario::write::script_to_yaml;
 use proptest::prelude::*;
 
+/// The standard catalog, read once for all cases.
 fn catalog() -> Catalog {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/catalogs/standard.yaml");
-    load_catalog_file(&path).expect("the standard catalog loads")
+    static STANDARD: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/catalogs/standard.yaml");
+        load_catalog_file(&path).expect("the standard catalog loads")
+    });
+    STANDARD.clone()
 }
 
 fn offer(catalog: &Catalog, id: &str) -> OfferId {

@@ -8,16 +8,15 @@ pub fn junit_xml(runs: &[ScenarioRun]) -> String {
     let mut report = Report::new("cspsim");
     let mut suite = TestSuite::new("scenarios");
     for run in runs {
-        let status = match run.status {
-            Status::Pass => TestCaseStatus::success(),
-            Status::Fail => {
-                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status.set_message(run.problem_summary());
-                status.set_description(run.problem_text());
-                status
-            }
-            Status::Error => {
-                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        let kind = match run.status {
+            Status::Pass => None,
+            Status::Fail => Some(NonSuccessKind::Failure),
+            Status::Error => Some(NonSuccessKind::Error),
+        };
+        let status = match kind {
+            None => TestCaseStatus::success(),
+            Some(kind) => {
+                let mut status = TestCaseStatus::non_success(kind);
                 status.set_message(run.problem_summary());
                 status.set_description(run.problem_text());
                 status

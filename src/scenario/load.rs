@@ -47,6 +47,9 @@ pub struct LoadedScenario {
     pub population: Option<PopulationSpec>,
     /// The scenario's own `policy_overrides`, as applied to its policy.
     pub policy_overrides: Vec<(String, ParameterValue)>,
+    /// The line of `until:` (0 without one): where a run stopped after the last step is
+    /// reported.
+    pub until_line: u32,
 }
 
 impl LoadedScenario {
@@ -149,6 +152,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
         expectations,
         population,
         policy_overrides,
+        until_line: head.until.as_ref().map_or(0, |until| until.position.line),
     };
     builder.finish(Some(loaded))
 }

@@ -114,10 +114,12 @@ pub enum Comparison {
 
 /// Compares an outcome with the scenario's snapshot, and writes a pending `.snap.new` on a
 /// difference unless `write_pending` is false (CI).
-pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: &str, write_pending: bool) -> std::io::Result<Comparison> {
+pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: impl FnOnce() -> String, write_pending: bool) -> std::io::Result<Comparison> {
     let Some(path) = snapshot_path(root, scenario, display) else {
         return Ok(Comparison::NoPlace);
     };
+    // The outcome's text is built only once there is a snapshot to hold it.
+    let outcome = outcome();
     let outcome = outcome.trim_end();
     let pending = pending_path(&path);
     let write = |pending: &Path| -> std::io::Result<Option<PathBuf>> {
@@ -167,22 +169,20 @@ pub fn accept_pending(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
     collect_pending(folder, &mut pending)?;
     pending.sort();
     for file in pending {
-        let target = file.with_extension(""); // x.snap.new -> x.snap
-        let text = std::fs::read_to_string(&file)?;
-        write_atomically(&target, text.as_bytes())?;
-        std::fs::remove_file(&file)?;
-        accepted.push(target);
+        accepted.push(accept_one(&file)?);
     }
     Ok(accepted)
 }
 
+/// Accepts one pending snapshot: `x.snap.new` becomes `x.snap`, in one rename (the pending
+/// file was itself written whole). Returns the snapshot's path.
+pub fn accept_one(pending: &Path) -> std::io::Result<PathBuf> {
+    let target = pending.with_extension(""); // x.snap.new -> x.snap
+    std::fs::rename(pending, &target)?;
+    Ok(target)
+}
+
 fn collect_pending(folder: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if folder.is_file() {
-        if folder.to_string_lossy().ends_with(".snap.new") {
-            found.push(folder.to_path_buf());
-        }
-        return Ok(());
-    }
     for entry in std::fs::read_dir(folder)? {
         let path = entry?.path();
         if path.is_dir() {

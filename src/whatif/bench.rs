@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::app::{EXIT_INVALID, EXIT_OK, jobs_or_default};
+use crate::app::{EXIT_INVALID, EXIT_OK, jobs_or_default, usage_error};
 use crate::cli::BenchArgs;
 use crate::engine::Limits;
 use crate::scenario::load::{LoadOptions, load_scenario};
@@ -54,8 +54,7 @@ fn bench_suite(size: usize, jobs: usize) -> Result<String, String> {
             let target = folder.join(&original.display);
             std::fs::create_dir_all(target.parent().expect("a folder")).map_err(|e| e.to_string())?;
             // Scenarios in subfolders name their catalog `../catalogs/...`: keep that working.
-            let text = std::fs::read_to_string(&original.path).map_err(|e| e.to_string())?;
-            std::fs::write(&target, text).map_err(|e| e.to_string())?;
+            std::fs::copy(&original.path, &target).map_err(|e| e.to_string())?;
             written += 1;
         }
     }
@@ -86,10 +85,7 @@ fn bench_suite(size: usize, jobs: usize) -> Result<String, String> {
 pub fn command(args: &BenchArgs) -> u8 {
     let jobs = match jobs_or_default(args.jobs) {
         Ok(jobs) => jobs,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return EXIT_INVALID;
-        }
+        Err(message) => return usage_error(&message),
     };
     let policies = if args.policies.is_empty() { vec!["csp-2020".to_string(), "nce-2022".to_string()] } else { args.policies.clone() };
     let variants = match variants(&policies, &[]) {
@@ -181,10 +177,7 @@ pub fn command(args: &BenchArgs) -> u8 {
     if args.suite > 0 {
         match bench_suite(args.suite, jobs) {
             Ok(line) => println!("{line}"),
-            Err(message) => {
-                eprintln!("error: {message}");
-                return EXIT_INVALID;
-            }
+            Err(message) => return usage_error(&message),
         }
     }
     EXIT_OK

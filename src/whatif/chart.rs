@@ -2,8 +2,6 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::money::Money;
-
 const COLORS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
 
 fn escape(text: &str) -> String {
@@ -25,7 +23,7 @@ fn nice_step(rough: i64) -> i64 {
 
 /// Whole currency units with thousands separators: `12,500,000`.
 fn grouped(cents: i64) -> String {
-    let units = Money::from_cents(cents).cents() / 100;
+    let units = cents / 100;
     let digits = units.unsigned_abs().to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {

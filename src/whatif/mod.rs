@@ -3,8 +3,8 @@
 //!
 //! Populations are simulated one customer at a time, in parallel (rayon), each customer's
 //! results added into per-thread totals that are then added together: sums of integers, so
-//! the result is the same for any thread count. Memory stays bounded by the totals; no
-//! customer's lines are kept unless `--detail` asks for them.
+//! the result is the same for any thread count. Memory stays bounded by the totals: no
+//! customer's lines are kept, and `--detail` writes them out as the runs go.
 
 pub mod bench;
 pub mod chart;
@@ -15,7 +15,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::app::{EXIT_INVALID, EXIT_OK, Style, jobs_or_default};
+use crate::app::{EXIT_INVALID, EXIT_OK, Style, jobs_or_default, usage_error};
 use crate::cli::WhatifArgs;
 use crate::engine::money::Money;
 use crate::engine::script::Script;
@@ -26,7 +26,7 @@ use crate::report::write_atomically;
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, LoadedScenario, load_scenario};
 use crate::suite::discover;
-use metrics::{Metrics, MetricsObserver, month_number};
+use metrics::{Metrics, MetricsObserver, Month, month_number};
 
 /// A policy by built-in name or file path, or a rendered error.
 pub fn resolve_policy(name: &str) -> Result<Policy, String> {
@@ -74,16 +74,12 @@ pub fn variants(policies: &[String], sets: &[String]) -> Result<Vec<Variant>, St
         let mut next = Vec::new();
         for variant in &variants {
             for value in &values {
-                let value = ParameterValue::Text((*value).to_string());
+                let parameter_value = ParameterValue::Text((*value).to_string());
                 let mut check = variant.policy.clone();
-                known.apply_to(&mut check, &value).map_err(|message| format!("error: `--set {set}`: {message} (expected {})\n", known.expected))?;
+                known.apply_to(&mut check, &parameter_value).map_err(|message| format!("error: `--set {set}`: {message} (expected {})\n", known.expected))?;
                 let mut sweep = variant.sweep.clone();
-                sweep.push((known.name.to_string(), value.clone()));
-                let shown = match &value {
-                    ParameterValue::Text(text) => text.clone(),
-                    _ => String::new(),
-                };
-                next.push(Variant { label: format!("{} {}={shown}", variant.label, known.name), policy: variant.policy.clone(), sweep });
+                sweep.push((known.name.to_string(), parameter_value));
+                next.push(Variant { label: format!("{} {}={value}", variant.label, known.name), policy: variant.policy.clone(), sweep });
             }
         }
         variants = next;
@@ -185,14 +181,23 @@ fn money(cents: i64) -> String {
 
 const METRICS: [&str; 6] = ["billed", "credited", "net", "active_at_end", "deleted_at_end", "refused_actions"];
 
+/// The metrics counted month by month: name, the value of one month, whether it is money.
+/// A run's total of each is the sum of its months.
+type MonthlyMetric = (&'static str, fn(&Month) -> i128, bool);
+const MONTHLY_METRICS: [MonthlyMetric; 4] = [
+    ("billed", |m| i128::from(m.billed), true),
+    ("credited", |m| i128::from(m.credited), true),
+    ("net", |m| i128::from(m.billed) + i128::from(m.credited), true),
+    ("refused_actions", |m| i128::from(m.refused), false),
+];
+
 fn metric_value(metrics: &Metrics, metric: &str) -> (i128, bool) {
+    if let Some((_, of_month, is_money)) = MONTHLY_METRICS.iter().find(|(name, _, _)| *name == metric) {
+        return (metrics.months.iter().map(of_month).sum(), *is_money);
+    }
     match metric {
-        "billed" => (i128::from(metrics.billed()), true),
-        "credited" => (i128::from(metrics.credited()), true),
-        "net" => (i128::from(metrics.billed()) + i128::from(metrics.credited()), true),
         "active_at_end" => (i128::from(metrics.active_at_end), false),
         "deleted_at_end" => (i128::from(metrics.deleted_at_end), false),
-        "refused_actions" => (i128::from(metrics.refused()), false),
         _ => unreachable!("a known metric"),
     }
 }
@@ -214,10 +219,7 @@ fn month_label(start: crate::engine::time::Instant, index: usize) -> String {
 pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     let jobs = match jobs_or_default(args.jobs) {
         Ok(jobs) => jobs,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return EXIT_INVALID;
-        }
+        Err(message) => return usage_error(&message),
     };
     let variants = match variants(&args.policies, &args.sets) {
         Ok(variants) => variants,
@@ -228,10 +230,7 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     };
     let files = match discover(&args.paths) {
         Ok(files) => files,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return EXIT_INVALID;
-        }
+        Err(message) => return usage_error(&message),
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
     let limits = Limits { max_events: args.max_events };
@@ -371,20 +370,8 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
         let Some(start) = start else { continue };
         let months = results.iter().map(|m| m.months.len()).max().unwrap_or(0);
         for month in 0..months {
-            for metric in ["billed", "credited", "net", "refused_actions"] {
-                let values: Vec<i128> = results
-                    .iter()
-                    .map(|m| {
-                        let entry = m.months.get(month).copied().unwrap_or_default();
-                        match metric {
-                            "billed" => i128::from(entry.billed),
-                            "credited" => i128::from(entry.credited),
-                            "net" => i128::from(entry.billed) + i128::from(entry.credited),
-                            _ => i128::from(entry.refused),
-                        }
-                    })
-                    .collect();
-                let is_money = metric != "refused_actions";
+            for (metric, of_month, is_money) in MONTHLY_METRICS {
+                let values: Vec<i128> = results.iter().map(|m| of_month(&m.months.get(month).copied().unwrap_or_default())).collect();
                 let mut row = vec![scenario.to_string(), month_label(start, month), metric.to_string()];
                 row.extend(values.iter().map(|v| show(*v, is_money)));
                 row.push(show(values.last().copied().unwrap_or(0) - values.first().copied().unwrap_or(0), is_money));
