@@ -10,8 +10,8 @@ Examples:
   cspsim run scenarios/billing -j 4   run one folder on 4 threads
   cspsim check --junit junit.xml      the CI gate: fail on any difference or missing snapshot
   cspsim accept scenarios/billing     accept the pending snapshots of a folder
-  cspsim explain scenarios/suspend/retention.yaml
-  cspsim whatif --policy csp-2020 --policy nce-2022 scenarios/population
+  cspsim explain scenarios/suspend-retention.yaml
+  cspsim whatif --policy csp-2020 --policy nce-2022 populations/small-partner.yaml
   cspsim whatif --policy csp-2020 --set cancel_window_monthly=24h,72h,168h
   cspsim schema scenario > scenario.schema.json
 
@@ -107,6 +107,7 @@ pub struct ExplainArgs {
     /// Under another policy than the scenario's own (a built-in name or a policy file).
     #[arg(long)]
     pub policy: Option<String>,
+    /// The most events the run may produce before it is stopped.
     #[arg(long, default_value_t = 20_000_000)]
     pub max_events: u64,
 }
@@ -120,6 +121,7 @@ pub enum SchemaKindArg {
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
+    /// Which file format.
     #[arg(value_enum, default_value_t = SchemaKindArg::Scenario)]
     pub kind: SchemaKindArg,
 }
@@ -144,11 +146,14 @@ pub struct WhatifArgs {
     /// Where to write whatif.csv, whatif_monthly.csv and whatif.svg.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
+    /// Threads simulating customers in parallel (default: the number of CPUs).
     #[arg(short = 'j', long)]
     pub jobs: Option<usize>,
-    /// Also write the per-line CSV reports of population runs.
+    /// Also write whatif_lines.csv: every invoice line of every run, population customers
+    /// included.
     #[arg(long)]
     pub detail: bool,
+    /// The most events one run (a scenario, or one generated customer) may produce.
     #[arg(long, default_value_t = 20_000_000)]
     pub max_events: u64,
 }
@@ -167,6 +172,32 @@ pub struct BenchArgs {
     /// Size of the hand-written suite to check (copies of the bundled scenarios; 0 skips it).
     #[arg(long, default_value_t = 1000)]
     pub suite: usize,
+    /// Threads (default: the number of CPUs).
     #[arg(short = 'j', long)]
     pub jobs: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The examples of `--help` name bundled files and folders; they must exist.
+    #[test]
+    fn help_examples_name_bundled_paths() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let paths: Vec<&str> = EXAMPLES
+            .split_whitespace()
+            .filter(|word| word.starts_with("scenarios/") || word.starts_with("populations/"))
+            .map(|word| word.trim_end_matches(','))
+            .collect();
+        assert!(paths.len() >= 4, "{paths:?}");
+        for path in paths {
+            assert!(root.join(path).exists(), "`cspsim --help` names {path}, which does not exist");
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }
