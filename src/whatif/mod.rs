@@ -298,12 +298,12 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         return EXIT_INVALID;
     }
     print!("{}", summary_table(&labels, &comparisons));
-    println!(
-        "wrote {}, {} and {}",
-        display_path(&args.out.join("whatif.csv")),
-        display_path(&args.out.join("whatif_monthly.csv")),
-        display_path(&args.out.join("whatif.svg"))
-    );
+    let mut written: Vec<String> = ["whatif.csv", "whatif_monthly.csv", "whatif.svg"].iter().map(|name| display_path(&args.out.join(name))).collect();
+    if args.detail {
+        written.push(display_path(&args.out.join("whatif_lines.csv")));
+    }
+    let last = written.pop().expect("at least one file");
+    println!("wrote {} and {last}", written.join(", "));
     EXIT_OK
 }
 
