@@ -199,6 +199,13 @@ impl<O: Observer> World<'_, O> {
         Ok(())
     }
 
+    /// Whether a charge of the current period still stands for `day`: the day is paid for.
+    pub(crate) fn is_paid_for(&self, id: SubscriptionId, day: NaiveDate) -> bool {
+        let subscription = self.sub(id);
+        let period_index = subscription.schedule.map_or(0, |s| s.period_index);
+        subscription.standing.iter().any(|charge| charge.period_index == period_index && charge.first_day <= day && day <= charge.last_day)
+    }
+
     /// Takes the standing charges of the current period that cover `day` or later.
     pub(crate) fn take_charges_covering(&mut self, id: SubscriptionId, day: NaiveDate) -> Vec<StandingCharge> {
         let period_index = self.sub(id).schedule.map_or(0, |s| s.period_index);

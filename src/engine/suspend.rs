@@ -160,16 +160,22 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// BILL-REACTIVATE: charged again from today to the end of the current billed period.
+    /// "Again" because the suspension credited those days or a period began unbilled while
+    /// suspended; when the days are still paid for (a marketplace subscription, whose
+    /// suspension refunds nothing, or nce-2022, which bills while suspended), charging them
+    /// would bill them twice.
     fn reactivate_one(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
+        let today = self.now.date();
+        let already_paid = self.is_paid_for(id, today);
         let subscription = self.sub_mut(id);
         subscription.status = Status::Active;
         subscription.suspended_at = None;
         subscription.suspend_reason = None;
         subscription.suspended_with_base = false;
         subscription.deletion_at = None;
-        if subscription.schedule.is_some() && !subscription.in_trial() {
+        if subscription.schedule.is_some() && !subscription.in_trial() && !already_paid {
             let quantity = subscription.quantity;
-            self.charge_rest_of_period(id, self.now.date(), None, quantity, Rule::BillReactivate)?;
+            self.charge_rest_of_period(id, today, None, quantity, Rule::BillReactivate)?;
         }
         Ok(())
     }
