@@ -119,7 +119,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         Err(message) => return usage_error(&message),
     };
     if files.is_empty() {
-        return usage_error(&format!("no scenario files (.yaml) under {}", args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")));
+        return usage_error(&format!("no scenario files (.yaml or .yml) under {}", args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")));
     }
     // CI systems set CI=true (or 1); CI=false or CI=0 is how one says "not CI".
     let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));

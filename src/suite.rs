@@ -33,18 +33,27 @@ const SHARED_FOLDERS: &[&str] = &["catalogs", "policies"];
 /// mapping with `offers`, or `policy` and `parameters`, and no `scenario`) are skipped too.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
     let mut found: Vec<(ScenarioFile, &PathBuf)> = Vec::new();
+    // A file reached twice (a folder and a file inside it, or one folder given twice) runs
+    // once, where it was first reached: running it twice would count it twice in every report.
+    let mut seen: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
+    let mut first_time = |file: &Path| seen.insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()));
     for path in paths {
         let metadata = std::fs::metadata(path).map_err(|_| format!("{}: no such file or folder", display_path(path)))?;
         if metadata.is_file() {
+            if !has_scenario_extension(path) {
+                return Err(format!("{}: not a scenario file: expected a file ending in .yaml or .yml", display_path(path)));
+            }
             let display = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            found.push((ScenarioFile { path: path.clone(), display }, path));
+            if first_time(path) {
+                found.push((ScenarioFile { path: path.clone(), display }, path));
+            }
             continue;
         }
         let mut files = Vec::new();
         walk(path, &mut files).map_err(|error| format!("{}: cannot read the folder: {error}", display_path(path)))?;
         files.sort();
         for file in files {
-            if is_shared_document(&file) {
+            if is_shared_document(&file) || !first_time(&file) {
                 continue;
             }
             let relative = file.strip_prefix(path).unwrap_or(&file);
@@ -82,11 +91,15 @@ fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
             if !SHARED_FOLDERS.contains(&name.as_str()) {
                 walk(&path, files)?;
             }
-        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+        } else if has_scenario_extension(&path) {
             files.push(path);
         }
     }
     Ok(())
+}
+
+fn has_scenario_extension(path: &Path) -> bool {
+    matches!(path.extension().and_then(|extension| extension.to_str()), Some("yaml" | "yml"))
 }
 
 /// A quick look at the top-level keys, without reporting anything: unreadable or invalid

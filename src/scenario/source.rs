@@ -79,7 +79,10 @@ fn parse_mapping_once(path: &Path, text: &str, what: &str, keys: &str) -> Result
     })?;
     match &node.value {
         NodeValue::Mapping(_) => Ok(node),
-        NodeValue::Null => Err(Diagnostic::new(path, Position::new(1, 1), "the file is empty").expected(format!("{what}: a mapping with {keys}"))),
+        NodeValue::Null => {
+            let message = if text.trim().is_empty() { "the file is empty" } else { "the file holds no value: only comments, blank lines or a null" };
+            Err(Diagnostic::new(path, Position::new(1, 1), message).expected(format!("{what}: a mapping with {keys}")))
+        }
         _ => Err(Diagnostic::new(path, node.position, format!("found {} at the top of the file", node.describe()))
             .expected(format!("{what}: a mapping with {keys}"))
             .with_source(text)),
