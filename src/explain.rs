@@ -36,7 +36,7 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
     let print_step = |out: &mut String, index: usize| {
         let step = &outcome.steps[index];
         let what = match step.action {
-            None => "clock moves here; checks".to_string(),
+            None => "the clock moves here, then the checks".to_string(),
             Some(action) => {
                 let by = step.actor.as_deref().map(|a| format!("{a}: ")).unwrap_or_default();
                 let result = match step.result.refusal {
@@ -52,20 +52,17 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
         let line = if step.line == 0 { "generated".to_string() } else { format!("line {}", step.line) };
         let _ = writeln!(out, "\n-- step {} ({line}) at {}: {what}", index + 1, step.at);
     };
+    // A step's heading comes before everything that happened on the way to it: the scheduled
+    // events due up to its instant (they run before its action, ORDER-SAME-INSTANT), then its
+    // action. So a scheduled event belongs to the first step at or after its instant.
     for (event, detail) in &outcome.events {
-        match event.source {
-            Source::Action { step } => {
-                while next_step <= step as usize {
-                    print_step(&mut out, next_step);
-                    next_step += 1;
-                }
-            }
-            _ => {
-                while next_step < outcome.steps.len() && outcome.steps[next_step].action.is_none() && outcome.steps[next_step].at < event.at {
-                    print_step(&mut out, next_step);
-                    next_step += 1;
-                }
-            }
+        let belongs_to = match event.source {
+            Source::Action { step } => step as usize,
+            _ => outcome.steps.iter().position(|step| step.at >= event.at).unwrap_or(outcome.steps.len()),
+        };
+        while next_step <= belongs_to && next_step < outcome.steps.len() {
+            print_step(&mut out, next_step);
+            next_step += 1;
         }
         let result = match event.code {
             Some(code) => format!("{} {}", event.result.name(), code.name()),
