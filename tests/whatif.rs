@@ -136,3 +136,42 @@ fn populations_expand_the_same_way_whatever_the_thread_count() {
     assert!(!lines_a.is_empty());
     assert_eq!(lines_a, lines_b);
 }
+
+#[test]
+fn the_all_rows_add_up_scenarios_by_calendar_month_when_they_start_in_different_months() {
+    let out = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = [root.join("scenarios/quantity-change-proration.yaml"), root.join("scenarios/suspend-retention.yaml")];
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cspsim"))
+        .args(["whatif", "--policy", "csp-2020", "--policy", "sovereign-60d", "--out", out.path().to_str().unwrap()])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let monthly = std::fs::read_to_string(out.path().join("whatif_monthly.csv")).unwrap();
+    let cents = |cell: &str| -> i64 { cell.replace('.', "").parse().unwrap() };
+    // (month, metric) -> the sum of the scenarios' cells, and the (all) row's cells.
+    let mut sums: std::collections::BTreeMap<(String, String), Vec<i64>> = std::collections::BTreeMap::new();
+    let mut all_rows: std::collections::BTreeMap<(String, String), Vec<i64>> = std::collections::BTreeMap::new();
+    let mut scenario_months = std::collections::BTreeSet::new();
+    for line in monthly.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let key = (cells[1].to_string(), cells[2].to_string());
+        let values: Vec<i64> = cells[3..].iter().map(|cell| cents(cell)).collect();
+        if cells[0] == "(all)" {
+            all_rows.insert(key, values);
+        } else {
+            scenario_months.insert((cells[0].to_string(), cells[1].to_string()));
+            let sum = sums.entry(key).or_insert_with(|| vec![0; values.len()]);
+            sum.iter_mut().zip(&values).for_each(|(sum, value)| *sum += value);
+        }
+    }
+    let starts: std::collections::BTreeSet<&str> = ["quantity-change-proration.yaml", "suspend-retention.yaml"]
+        .iter()
+        .map(|name| scenario_months.iter().find(|(scenario, _)| scenario == name).map(|(_, month)| month.as_str()).unwrap())
+        .collect();
+    assert_eq!(starts.len(), 2, "the two scenarios start in different months: {starts:?}");
+    assert_eq!(sums, all_rows.iter().filter(|(key, _)| sums.contains_key(*key)).map(|(k, v)| (k.clone(), v.clone())).collect());
+    assert!(all_rows.keys().all(|key| sums.contains_key(key)), "an (all) month no scenario has");
+    assert!(all_rows.values().any(|values| values.iter().any(|v| *v != 0)), "{monthly}");
+}

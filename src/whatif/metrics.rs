@@ -19,7 +19,9 @@ pub struct Month {
 /// Totals of a run, or of many runs added together.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Metrics {
-    /// Month 0 is the month of the start.
+    /// The calendar month (`month_number`) of `months[0]`.
+    pub first_month: i32,
+    /// One entry per calendar month from `first_month` on.
     pub months: Vec<Month>,
     pub active_at_end: u64,
     pub deleted_at_end: u64,
@@ -29,11 +31,21 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Adds another run's numbers, month by calendar month: runs that start in different
+    /// months (two scenarios of a suite) line up by date, not by position.
     pub fn add(&mut self, other: &Metrics) {
-        if self.months.len() < other.months.len() {
-            self.months.resize(other.months.len(), Month::default());
+        if self.months.is_empty() {
+            self.first_month = other.first_month;
+        } else if !other.months.is_empty() && other.first_month < self.first_month {
+            let earlier = (self.first_month - other.first_month) as usize;
+            self.months.splice(0..0, std::iter::repeat_n(Month::default(), earlier));
+            self.first_month = other.first_month;
         }
-        for (mine, theirs) in self.months.iter_mut().zip(&other.months) {
+        let offset = (other.first_month - self.first_month).max(0) as usize;
+        if self.months.len() < offset + other.months.len() {
+            self.months.resize(offset + other.months.len(), Month::default());
+        }
+        for (mine, theirs) in self.months[offset..].iter_mut().zip(&other.months) {
             mine.billed += theirs.billed;
             mine.credited += theirs.credited;
             mine.refused += theirs.refused;
@@ -43,6 +55,16 @@ impl Metrics {
         self.subscriptions += other.subscriptions;
         self.customers += other.customers;
         self.events += other.events;
+    }
+
+    /// The numbers of one calendar month (zero outside the run).
+    pub fn month(&self, month_number: i32) -> Month {
+        usize::try_from(month_number - self.first_month).ok().and_then(|index| self.months.get(index)).copied().unwrap_or_default()
+    }
+
+    /// The calendar months the run's numbers span, first to last.
+    pub fn month_span(&self) -> Option<(i32, i32)> {
+        (!self.months.is_empty()).then(|| (self.first_month, self.first_month + self.months.len() as i32 - 1))
     }
 
     pub fn billed(&self) -> i64 {
@@ -82,7 +104,7 @@ impl MetricsObserver {
     pub fn new(start: Instant, months: usize, steps: impl Iterator<Item = Instant>) -> Self {
         let start_month = month_number(start.date());
         let step_months = steps.map(|at| (month_number(at.date()) - start_month).max(0) as usize).collect();
-        let metrics = Metrics { months: vec![Month::default(); months], customers: 1, ..Metrics::default() };
+        let metrics = Metrics { first_month: start_month, months: vec![Month::default(); months], customers: 1, ..Metrics::default() };
         MetricsObserver { metrics, invoices: None, start_month, step_months }
     }
 

@@ -26,7 +26,7 @@ use crate::report::write_atomically;
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, LoadedScenario, load_scenario};
 use crate::suite::discover;
-use metrics::{Metrics, MetricsObserver, Month, month_number};
+use metrics::{Metrics, MetricsObserver, Month};
 
 /// A policy by built-in name or file path, or a rendered error.
 pub fn resolve_policy(name: &str) -> Result<Policy, String> {
@@ -171,7 +171,6 @@ pub fn simulate(loaded: &LoadedScenario, limits: Limits, progress: &indicatif::P
 
 struct ScenarioComparison {
     display: String,
-    start: crate::engine::time::Instant,
     results: Vec<Metrics>,
 }
 
@@ -211,8 +210,7 @@ fn is_text_column(column: &str) -> bool {
     matches!(column, "scenario" | "metric" | "month" | "variant" | "customer" | "subscription" | "offer" | "kind" | "rule")
 }
 
-fn month_label(start: crate::engine::time::Instant, index: usize) -> String {
-    let month = month_number(start.date()) + index as i32;
+fn month_label(month: i32) -> String {
     format!("{:04}-{:02}", month.div_euclid(12), month.rem_euclid(12) + 1)
 }
 
@@ -260,7 +258,7 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         indicatif::ProgressBar::hidden()
     };
     let mut comparisons: Vec<ScenarioComparison> =
-        scenarios.iter().map(|scenario| ScenarioComparison { display: scenario.display.clone(), start: scenario.script.start, results: Vec::new() }).collect();
+        scenarios.iter().map(|scenario| ScenarioComparison { display: scenario.display.clone(), results: Vec::new() }).collect();
     let mut detail = match args.detail.then(|| DetailFile::create(&args.out)).transpose() {
         Ok(detail) => detail,
         Err(error) => {
@@ -307,6 +305,12 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     EXIT_OK
 }
 
+/// The calendar months any of the runs spans.
+fn month_span(results: &[Metrics]) -> Option<(i32, i32)> {
+    let spans: Vec<(i32, i32)> = results.iter().filter_map(Metrics::month_span).collect();
+    Some((spans.iter().map(|s| s.0).min()?, spans.iter().map(|s| s.1).max()?))
+}
+
 fn total(comparisons: &[ScenarioComparison], variants: usize) -> Vec<Metrics> {
     let mut totals = vec![Metrics::default(); variants];
     for comparison in comparisons {
@@ -346,7 +350,6 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
     header.extend(labels.iter().cloned());
     header.push("difference".to_string());
     let mut rows = Vec::new();
-    let all_start = comparisons.first().map(|c| c.start);
     let groups: Vec<(&str, &[Metrics])> =
         comparisons.iter().map(|c| (c.display.as_str(), c.results.as_slice())).chain(std::iter::once(("(all)", totals.as_slice()))).collect();
     for (scenario, results) in &groups {
@@ -365,14 +368,12 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
     monthly_header.extend(labels.iter().cloned());
     monthly_header.push("difference".to_string());
     let mut monthly = Vec::new();
-    for (index, (scenario, results)) in groups.iter().enumerate() {
-        let start = comparisons.get(index).map(|c| c.start).or(all_start);
-        let Some(start) = start else { continue };
-        let months = results.iter().map(|m| m.months.len()).max().unwrap_or(0);
-        for month in 0..months {
+    for (scenario, results) in &groups {
+        let Some((first, last)) = month_span(results) else { continue };
+        for month in first..=last {
             for (metric, of_month, is_money) in MONTHLY_METRICS {
-                let values: Vec<i128> = results.iter().map(|m| of_month(&m.months.get(month).copied().unwrap_or_default())).collect();
-                let mut row = vec![scenario.to_string(), month_label(start, month), metric.to_string()];
+                let values: Vec<i128> = results.iter().map(|m| of_month(&m.month(month))).collect();
+                let mut row = vec![scenario.to_string(), month_label(month), metric.to_string()];
                 row.extend(values.iter().map(|v| show(*v, is_money)));
                 row.push(show(values.last().copied().unwrap_or(0) - values.first().copied().unwrap_or(0), is_money));
                 monthly.push(row);
@@ -380,10 +381,16 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
         }
     }
     write_atomically(&folder.join("whatif_monthly.csv"), &crate::report::csv_bytes(&monthly_header, &monthly, is_text_column))?;
-    let start = all_start.unwrap_or(crate::engine::time::Instant::from_unix_seconds(0));
-    let series: Vec<(String, Vec<i64>)> =
-        labels.iter().zip(&totals).map(|(label, metrics)| (label.clone(), metrics.months.iter().map(|m| m.billed + m.credited).collect())).collect();
-    let svg = chart::net_billing_chart(&series, |index| month_label(start, index));
+    let (first, last) = month_span(&totals).unwrap_or((0, -1));
+    let series: Vec<(String, Vec<i64>)> = labels
+        .iter()
+        .zip(&totals)
+        .map(|(label, metrics)| {
+            let net = (first..=last).map(|month| metrics.month(month)).map(|m| m.billed + m.credited).collect();
+            (label.clone(), net)
+        })
+        .collect();
+    let svg = chart::net_billing_chart(&series, |index| month_label(first + index as i32));
     write_atomically(&folder.join("whatif.svg"), svg.as_bytes())
 }
 
