@@ -44,7 +44,10 @@ impl<O: Observer> World<'_, O> {
         }
         let offer = self.offer(offer_id);
         let country = self.script.customer(customer).country;
-        if offer.addon_countries.as_ref().is_some_and(|countries| !countries.contains(&country)) {
+        // An ISV add-on's own country list (AVAIL-ISV-COUNTRY) says the same thing for an
+        // add-on: the add-on rule's code names it.
+        let isv_countries = offer.isv.as_ref().and_then(|isv| isv.countries.as_ref());
+        if [offer.addon_countries.as_ref(), isv_countries].into_iter().flatten().any(|countries| !countries.contains(&country)) {
             return Ok(self.refuse(ACTION, subject, Code::AddonNotAvailableInRegion, Rule::AddonEligible, |w| {
                 format!("{} is not available in {}", w.offer(offer_id).id, country.as_str())
             }));
@@ -59,7 +62,9 @@ impl<O: Observer> World<'_, O> {
         if offer.trial.is_some() {
             return Ok(self.refuse(ACTION, subject, Code::TrialNotAvailable, Rule::TrialMsEligible, |_| "add-ons have no trials".to_string()));
         }
-        if let Some(refusal) = self.limit_refusal(customer, offer_id, None) {
+        // Section 2 holds for add-ons too: segment, CSP listing, limit, ISV country, exclusive
+        // partners, transactable.
+        if let Some(refusal) = self.catalog_availability(customer, offer_id, None) {
             return Ok(self.refuse(ACTION, subject, refusal.code, refusal.rule, |w| w.explain_refusal(offer_id, refusal)));
         }
         let quantity = quantity.unwrap_or(1);
@@ -69,7 +74,8 @@ impl<O: Observer> World<'_, O> {
                 format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
             }));
         }
-        // The program, base and eligibility rules all let this purchase through.
+        // The program, base, eligibility and availability rules all let this purchase through.
+        self.hit_permitting_rules(offer_id);
         self.hit(Rule::AddonProgram);
         self.hit(Rule::AddonActiveBase);
         let base_sub = self.sub(base_id);

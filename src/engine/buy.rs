@@ -43,6 +43,22 @@ impl<O: Observer> World<'_, O> {
     /// The first rule that stops this customer buying the offer now, in the order of
     /// RULES.md section 2, then add-ons and trial eligibility (AVAIL-EXPLAIN).
     pub(crate) fn availability(&self, customer: CustomerId, offer_id: OfferId, ignoring: Option<SubscriptionId>) -> Option<Refusal> {
+        if let Some(refusal) = self.catalog_availability(customer, offer_id, ignoring) {
+            return Some(refusal);
+        }
+        let offer = self.offer(offer_id);
+        if offer.is_addon && !self.policy.addons_own_terms {
+            return Some(Refusal::new(Code::AddonNotPurchasableFromCatalog, Rule::BuyAddonNotInCatalog));
+        }
+        if offer.is_microsoft_trial() {
+            return self.trial_eligibility(customer, offer_id);
+        }
+        None
+    }
+
+    /// The first rule of RULES.md section 2 that stops this customer buying the offer now.
+    /// An add-on bought onto its base passes these too.
+    pub(crate) fn catalog_availability(&self, customer: CustomerId, offer_id: OfferId, ignoring: Option<SubscriptionId>) -> Option<Refusal> {
         if let Some(refusal) = self.visibility(customer, offer_id) {
             return Some(refusal);
         }
@@ -62,12 +78,6 @@ impl<O: Observer> World<'_, O> {
             if !isv.transactable || usage_blocked {
                 return Some(Refusal::new(Code::NotTransactableInPartnerCenter, Rule::AvailNotTransactable));
             }
-        }
-        if offer.is_addon && !self.policy.addons_own_terms {
-            return Some(Refusal::new(Code::AddonNotPurchasableFromCatalog, Rule::BuyAddonNotInCatalog));
-        }
-        if offer.is_microsoft_trial() {
-            return self.trial_eligibility(customer, offer_id);
         }
         None
     }

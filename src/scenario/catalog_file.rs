@@ -162,6 +162,12 @@ fn build_offer(builder: &mut Builder, section: &Located<OfferSection>, lookup: &
     {
         builder.error_at(located, "a one-month term cannot be billed annually", "P1Y, or only monthly billing");
     }
+    if let (Some(located), Some(Term::OneMonth)) = (&section.term, term)
+        && isv_publisher.is_none()
+        && billing == BillingType::License
+    {
+        builder.error_at(located, "Microsoft license offers have a 12-month term (RULES.md section 2)", "P1Y, or no `term`");
+    }
     let limit = section.limit.as_ref().map(|limit| {
         if limit.count.value == 0 {
             builder.error_at(&limit.count, "a purchase limit of 0 makes the offer unbuyable", "a count of 1 or more");
@@ -194,6 +200,13 @@ fn build_offer(builder: &mut Builder, section: &Located<OfferSection>, lookup: &
     let is_addon = section.addon.as_ref().is_some_and(|a| a.value);
     if is_addon && !addons.is_empty() {
         builder.report(Diagnostic::new(builder.file, section.position, "an add-on cannot have add-ons of its own").expected("`addons` only on base offers"));
+    }
+    if is_addon && billing == BillingType::Usage {
+        builder.error_at(
+            &section.billing,
+            "an add-on cannot be usage-based: it is billed by license with its base (ADDON-ALIGN)",
+            "`billing: license` on an add-on",
+        );
     }
     if billing == BillingType::Usage && !addons.is_empty() {
         builder.report(Diagnostic::new(builder.file, section.position, "a usage offer cannot have add-ons").expected("`addons` only on license offers"));
