@@ -89,9 +89,14 @@ impl<O: Observer> World<'_, O> {
                 };
                 format!("{} cancelled inside its {window} window ({opened_word} {opened}, window ends {window_end}): deleted with {credit}", w.label(id))
             });
-            match refund {
-                CancelRefund::Full => self.credit_everything(id, LineKind::CancelCredit, Rule::BillCancelCredit)?,
-                CancelRefund::Prorated => self.credit_rest_of_period(id, LineKind::CancelCredit, Rule::BillCancelCredit)?,
+            // The add-ons go with their base (ADDON-SUSPEND-CASCADE), so what they were charged
+            // for the service that ends now is credited the same way as the base's.
+            let addons: Vec<SubscriptionId> = self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).status != Status::Deleted).collect();
+            for cancelled in std::iter::once(id).chain(addons) {
+                match refund {
+                    CancelRefund::Full => self.credit_everything(cancelled, LineKind::CancelCredit, Rule::BillCancelCredit)?,
+                    CancelRefund::Prorated => self.credit_rest_of_period(cancelled, LineKind::CancelCredit, Rule::BillCancelCredit)?,
+                }
             }
             self.delete(id, Rule::CancelInWindow, "cancelled inside its cancellation window");
             return Ok(StepResult::default());
@@ -109,7 +114,7 @@ impl<O: Observer> World<'_, O> {
                 });
                 self.done(EventKind::CancellationScheduled, subject, Rule::CancelAfterWindow, |w| {
                     let end = w.sub(id).schedule.map(|s| format_date(s.term_end())).unwrap_or_default();
-                    format!("{} stays active, will not renew, nothing is credited; deleted on {end}", w.label(id))
+                    format!("{} stays {}, will not renew, nothing is credited; deleted on {end}", w.label(id), w.sub(id).status.name())
                 });
                 Ok(StepResult::default())
             }
