@@ -86,6 +86,11 @@ impl<O: Observer> World<'_, O> {
         let Some(trial) = subscription.trial else {
             return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| format!("{} is not a trial", w.label(id))));
         };
+        if !trial.microsoft && trial.over {
+            return Ok(self.refuse(ACTION, subject, Code::NotATrial, Rule::TrialIsvAuto, |w| {
+                format!("{}'s free trial ended on {}; it is already paid", w.label(id), format_date(trial.end.date()))
+            }));
+        }
         if !trial.microsoft {
             return Ok(self.refuse(ACTION, subject, Code::TrialConvertsAutomatically, Rule::TrialIsvAuto, |w| {
                 format!("{} is an ISV trial: it converts to paid by itself when the trial ends", w.label(id))
@@ -122,7 +127,9 @@ impl<O: Observer> World<'_, O> {
                 format!("{} is not billed {}", w.offer(paid).id, frequency.adverb())
             }));
         }
-        if let Some(refusal) = self.limit_refusal(customer, paid, Some(id)) {
+        // Converting buys the paid offer: the catalog's rules for it hold (its segments, its
+        // limit, not counting this trial).
+        if let Some(refusal) = self.catalog_availability(customer, paid, Some(id)) {
             return Ok(self.refuse(ACTION, subject, refusal.code, refusal.rule, |w| w.explain_refusal(paid, refusal)));
         }
         self.sub_mut(id).quantity = quantity;
