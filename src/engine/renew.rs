@@ -3,6 +3,7 @@
 
 use crate::engine::EngineError;
 use crate::engine::calendar::add_months_clamped;
+use crate::engine::catalog::BillingType;
 use crate::engine::observe::{EventKind, Observer, StepResult, Subject, SubscriptionId};
 use crate::engine::rules::{Code, Rule};
 use crate::engine::script::{Cloud, SubscriptionRef};
@@ -124,8 +125,10 @@ impl<O: Observer> World<'_, O> {
         };
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
-        if subscription.status == Status::Deleted {
-            return self.refuse_deleted(ACTION, id);
+        match subscription.status {
+            Status::Deleted => return self.refuse_deleted(ACTION, id),
+            Status::Expired | Status::Disabled => return self.refuse_not_live(ACTION, id, Rule::RenewToggle),
+            Status::Active | Status::Suspended => {}
         }
         if self.script.partner.cloud == Cloud::UsGovernment {
             return self.refuse(ACTION, subject, Code::AutoRenewNotSupported, Rule::RenewToggle, |_| {
@@ -136,6 +139,11 @@ impl<O: Observer> World<'_, O> {
         if (self.offer(subscription.offer).is_microsoft() && !self.policy.auto_renew_for_all) || aligned_addon {
             return self.refuse(ACTION, subject, Code::AutoRenewNotSupported, Rule::RenewToggle, |w| {
                 format!("{} is not a commercial marketplace subscription; auto-renew is always on", w.label(id))
+            });
+        }
+        if self.offer(subscription.offer).billing == BillingType::Usage {
+            return self.refuse(ACTION, subject, Code::AutoRenewNotSupported, Rule::RenewToggle, |w| {
+                format!("{} is usage-based: it has no term to renew", w.label(id))
             });
         }
         if subscription.cancel_scheduled {

@@ -91,7 +91,13 @@ impl<O: Observer> World<'_, O> {
             });
         }
         self.schedule_retention_deletion(id)?;
-        self.suspension_credit(id)
+        self.suspension_credit(id)?;
+        if self.sub(id).deletion_at == Some(now) {
+            // A retention period of 0 days ends when it begins: deleted at once, not at the next
+            // step (whose checks would otherwise see it suspended, or not, by chance of layout).
+            self.delete(id, Rule::SuspendRetention, "its retention period is 0 days");
+        }
+        Ok(())
     }
 
     /// SUSPEND-CREDIT, BILL-SUSPEND-CREDIT: suspending is how a license subscription is
@@ -133,7 +139,8 @@ impl<O: Observer> World<'_, O> {
                 }));
             }
             Status::Suspended => {}
-            _ => {
+            Status::Expired | Status::Disabled => return Ok(self.refuse_not_live(ACTION, id, Rule::Reactivate)),
+            Status::Active => {
                 return Ok(self.refuse(ACTION, subject, Code::SubscriptionNotSuspended, Rule::Reactivate, |w| format!("{} is not suspended", w.label(id))));
             }
         }
