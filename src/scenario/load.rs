@@ -1125,6 +1125,9 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
     if section.id.value.trim().is_empty() {
         builder.error_at(&section.id, "the partner id is empty", "the partner's id, e.g. contoso");
     }
+    for roles in section.users.values().filter(|roles| roles.value.0.is_empty()) {
+        builder.error_at(roles, "a user with no roles can do nothing (ROLE-MATRIX: a user holds one or more roles)", "a role, or a list of roles");
+    }
     let users = section
         .users
         .iter()
