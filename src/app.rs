@@ -86,6 +86,20 @@ pub fn main_with(cli: Cli) -> u8 {
     }
 }
 
+/// Writes to standard output (see `say!`). A closed pipe ends the program with success: the
+/// reader has all it wanted. Any other failure to write is reported once, and the program goes
+/// on (its files are still written).
+pub fn write_stdout(text: std::fmt::Arguments) {
+    use std::io::Write as _;
+    if let Err(error) = std::io::stdout().lock().write_fmt(text) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(EXIT_OK));
+        }
+        static REPORTED: std::sync::Once = std::sync::Once::new();
+        REPORTED.call_once(|| eprintln!("error: cannot write to standard output: {error}"));
+    }
+}
+
 /// Prints a usage or input error and gives the exit code for it.
 pub(crate) fn usage_error(message: &str) -> u8 {
     eprintln!("error: {message}");
@@ -278,9 +292,9 @@ fn accept(args: &AcceptArgs) -> u8 {
         }
     }
     for path in &accepted {
-        println!("accepted {}", display_path(path));
+        sayln!("accepted {}", display_path(path));
     }
-    println!("{} snapshot{} accepted", accepted.len(), if accepted.len() == 1 { "" } else { "s" });
+    sayln!("{} snapshot{} accepted", accepted.len(), if accepted.len() == 1 { "" } else { "s" });
     EXIT_OK
 }
 
@@ -322,15 +336,15 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
             return EXIT_INVALID;
         }
     };
-    print!("{}", crate::explain::timeline(&outcome, &display_path(&args.scenario)));
+    say!("{}", crate::explain::timeline(&outcome, &display_path(&args.scenario)));
     let verdict = crate::expect::evaluate(&outcome, &loaded.expectations);
     if verdict.failures.is_empty() {
-        println!("\n{} expectation{} hold{}.", verdict.checks, if verdict.checks == 1 { "" } else { "s" }, if verdict.checks == 1 { "s" } else { "" });
+        sayln!("\n{} expectation{} hold{}.", verdict.checks, if verdict.checks == 1 { "" } else { "s" }, if verdict.checks == 1 { "s" } else { "" });
         EXIT_OK
     } else {
-        println!();
+        sayln!();
         for failure in &verdict.failures {
-            println!("FAIL {}", failure.render(&display_path(&args.scenario)));
+            sayln!("FAIL {}", failure.render(&display_path(&args.scenario)));
         }
         EXIT_FAILED
     }
@@ -343,7 +357,7 @@ fn schema(args: &SchemaArgs) -> u8 {
         SchemaKindArg::Catalog => SchemaKind::Catalog,
         SchemaKindArg::Policy => SchemaKind::Policy,
     };
-    print!("{}", schema_json(kind));
+    say!("{}", schema_json(kind));
     EXIT_OK
 }
 
@@ -359,22 +373,22 @@ fn policies(args: &PoliciesArgs) -> u8 {
         None => crate::policy::builtin::names().filter_map(crate::policy::builtin::find).collect(),
     };
     for policy in &policies {
-        println!("{}", policy.name);
+        sayln!("{}", policy.name);
         if !policy.description.is_empty() {
-            println!("  {}", policy.description);
+            sayln!("  {}", policy.description);
         }
         for parameter in crate::policy::PARAMETERS {
             if parameter.name == "role_matrix" {
-                println!("  {:<28} {}", parameter.name, parameter.doc);
+                sayln!("  {:<28} {}", parameter.name, parameter.doc);
                 for permission in crate::policy::Permission::ALL {
                     let roles: Vec<&str> = policy.role_matrix.roles_for(permission).iter().map(|r| r.name()).collect();
-                    println!("    {:<26} {}", permission.name(), roles.join(", "));
+                    sayln!("    {:<26} {}", permission.name(), roles.join(", "));
                 }
                 continue;
             }
-            println!("  {:<28} {:<34} {}", parameter.name, policy.show(parameter.name).unwrap_or_default(), parameter.doc);
+            sayln!("  {:<28} {:<34} {}", parameter.name, policy.show(parameter.name).unwrap_or_default(), parameter.doc);
         }
-        println!();
+        sayln!();
     }
     EXIT_OK
 }

@@ -234,3 +234,17 @@ fn a_snapshot_does_not_depend_on_the_folder_a_run_was_given() {
         assert_eq!(output.status.code(), Some(0), "{target}: {}", text(&output));
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `cspsim explain X | head -1`: the pipe is closed before the program writes.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for args in [&["explain", "scenarios/suspend-retention.yaml"][..], &["policies"], &["schema", "scenario"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = Command::new(env!("CARGO_BIN_EXE_cspsim")).args(args).current_dir(root).stdout(writer).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

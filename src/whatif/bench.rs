@@ -97,8 +97,8 @@ pub fn command(args: &BenchArgs) -> u8 {
     };
     let path = Path::new(POPULATION);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
-    println!("cspsim bench: {POPULATION}, {} months, {jobs} thread(s)", args.months);
-    println!("{:>10} {:>18} {:>10} {:>16} {:>16} {:>14} {:>10}", "customers", "policy", "seconds", "cust-years/s", "events/s", "events", "peak MiB");
+    sayln!("cspsim bench: {POPULATION}, {} months, {jobs} thread(s)", args.months);
+    sayln!("{:>10} {:>18} {:>10} {:>16} {:>16} {:>14} {:>10}", "customers", "policy", "seconds", "cust-years/s", "events/s", "events", "peak MiB");
     let options = LoadOptions { policy: Some(variants[0].policy.clone()), sweep: Vec::new() };
     let base = match load_scenario(path, POPULATION, &options) {
         Ok(loaded) if loaded.population.is_some() => loaded,
@@ -138,7 +138,7 @@ pub fn command(args: &BenchArgs) -> u8 {
         };
         let seconds = started.elapsed().as_secs_f64();
         let customer_years = customers as f64 * f64::from(args.months) / 12.0;
-        println!(
+        sayln!(
             "{:>10} {:>18} {:>10.3} {:>16.0} {:>16.0} {:>14} {:>10}",
             customers,
             variant.label,
@@ -167,7 +167,7 @@ pub fn command(args: &BenchArgs) -> u8 {
         }
         let seconds = started.elapsed().as_secs_f64();
         let labels: Vec<&str> = variants.iter().map(|v| v.label.as_str()).collect();
-        println!(
+        sayln!(
             "what-if of {} over {largest} customers and {} months: {seconds:.3} s, {events} events, peak {} MiB",
             labels.join(" vs "),
             args.months,
@@ -176,7 +176,7 @@ pub fn command(args: &BenchArgs) -> u8 {
     }
     if args.suite > 0 {
         match bench_suite(args.suite, jobs) {
-            Ok(line) => println!("{line}"),
+            Ok(line) => sayln!("{line}"),
             Err(message) => return usage_error(&message),
         }
     }

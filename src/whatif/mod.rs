@@ -295,13 +295,13 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         eprintln!("{}", err.red(&format!("error: cannot write whatif_lines.csv: {error}")));
         return EXIT_INVALID;
     }
-    print!("{}", summary_table(&labels, &comparisons));
+    say!("{}", summary_table(&labels, &comparisons));
     let mut written: Vec<String> = ["whatif.csv", "whatif_monthly.csv", "whatif.svg"].iter().map(|name| display_path(&args.out.join(name))).collect();
     if args.detail {
         written.push(display_path(&args.out.join("whatif_lines.csv")));
     }
     let last = written.pop().expect("at least one file");
-    println!("wrote {} and {last}", written.join(", "));
+    sayln!("wrote {} and {last}", written.join(", "));
     EXIT_OK
 }
 
