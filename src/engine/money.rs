@@ -134,10 +134,16 @@ impl Money {
 impl fmt::Display for Money {
     /// Always exactly two decimals: `1200.00`, `-320.00`, `0.05`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let magnitude = self.0.unsigned_abs();
-        write!(f, "{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+        f.write_str(&format_cents(i128::from(self.0)))
     }
+}
+
+/// An amount of cents as money text, for totals too large for one [`Money`] (sums of many
+/// runs): exactly two decimals, credits negative.
+pub fn format_cents(cents: i128) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let magnitude = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
 }
 
 /// An exact decimal number (`mantissa * 10^-scale`), for usage units and daily rates.

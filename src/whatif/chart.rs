@@ -9,8 +9,8 @@ fn escape(text: &str) -> String {
 }
 
 /// The smallest 1, 2 or 5 times a power of ten (in cents) at least `rough`.
-fn nice_step(rough: i64) -> i64 {
-    let mut power = 100_i64; // one currency unit
+fn nice_step(rough: i128) -> i128 {
+    let mut power = 100_i128; // one currency unit
     loop {
         for factor in [1, 2, 5] {
             if power.saturating_mul(factor) >= rough {
@@ -22,7 +22,7 @@ fn nice_step(rough: i64) -> i64 {
 }
 
 /// Whole currency units with thousands separators: `12,500,000`.
-fn grouped(cents: i64) -> String {
+fn grouped(cents: i128) -> String {
     let units = cents / 100;
     let digits = units.unsigned_abs().to_string();
     let mut out = String::new();
@@ -36,19 +36,19 @@ fn grouped(cents: i64) -> String {
 }
 
 /// `series`: (label, net cents per month); `month_label` names month `i` (`2021-04`).
-pub fn net_billing_chart(series: &[(String, Vec<i64>)], month_label: impl Fn(usize) -> String) -> String {
+pub fn net_billing_chart(series: &[(String, Vec<i128>)], month_label: impl Fn(usize) -> String) -> String {
     let (width, height) = (960.0_f64, 480.0_f64);
     let (left, right, top, bottom) = (110.0, 30.0, 50.0, 90.0);
     let months = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0).max(1);
     let values = series.iter().flat_map(|(_, v)| v.iter().copied());
-    let (low, high) = values.fold((0_i64, 0_i64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (low, high) = values.fold((0_i128, 0_i128), |(lo, hi), v| (lo.min(v), hi.max(v)));
     // Round the axis out to a "nice" step (1, 2 or 5 times a power of ten, in cents).
     let step = nice_step((high - low).max(100) / 5);
     let (low, high) = (low.div_euclid(step) * step, (high + step - 1).div_euclid(step) * step);
     let span = (high - low).max(1) as f64;
     // Coordinates are drawing positions, not money: floating point is fine here.
     let x = |index: usize| left + (width - left - right) * if months > 1 { index as f64 / (months - 1) as f64 } else { 0.5 };
-    let y = |cents: i64| top + (height - top - bottom) * (1.0 - (cents - low) as f64 / span);
+    let y = |cents: i128| top + (height - top - bottom) * (1.0 - (cents - low) as f64 / span);
     let mut svg = String::new();
     let _ = writeln!(
         svg,

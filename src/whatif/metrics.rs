@@ -8,11 +8,12 @@ use crate::engine::observe::{Event, Invoice, Observer, StepResult};
 use crate::engine::state::{Status, Subscription};
 use crate::engine::time::Instant;
 
-/// One month's money and refusals, in cents.
+/// One month's money and refusals, in cents. Sums of many runs' invoices, each of which fits
+/// an `i64`: kept in `i128` so that a million customers' totals cannot wrap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Month {
-    pub billed: i64,
-    pub credited: i64,
+    pub billed: i128,
+    pub credited: i128,
     pub refused: u64,
 }
 
@@ -67,10 +68,10 @@ impl Metrics {
         (!self.months.is_empty()).then(|| (self.first_month, self.first_month + self.months.len() as i32 - 1))
     }
 
-    pub fn billed(&self) -> i64 {
+    pub fn billed(&self) -> i128 {
         self.months.iter().map(|m| m.billed).sum()
     }
-    pub fn credited(&self) -> i64 {
+    pub fn credited(&self) -> i128 {
         self.months.iter().map(|m| m.credited).sum()
     }
     pub fn refused(&self) -> u64 {
@@ -133,7 +134,7 @@ impl Observer for MetricsObserver {
         let index = (month_number(invoice.date) - self.start_month).max(0) as usize;
         let month = self.month(index);
         for line in &invoice.lines {
-            let cents = line.amount.cents();
+            let cents = i128::from(line.amount.cents());
             if cents >= 0 {
                 month.billed += cents;
             } else {
@@ -150,5 +151,27 @@ impl Observer for MetricsObserver {
             let index = self.step_months.get(step).copied().unwrap_or(0);
             self.month(index).refused += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(first_month: i32, billed: &[i128]) -> Metrics {
+        Metrics { first_month, months: billed.iter().map(|&billed| Month { billed, ..Month::default() }).collect(), ..Metrics::default() }
+    }
+
+    #[test]
+    fn runs_add_up_by_calendar_month_and_beyond_what_one_invoice_can_hold() {
+        let mut total = Metrics::default();
+        let near_the_top_of_i64 = i128::from(i64::MAX) - 7;
+        total.add(&run(24_250, &[near_the_top_of_i64, 1]));
+        total.add(&run(24_249, &[5, near_the_top_of_i64]));
+        assert_eq!(total.first_month, 24_249);
+        assert_eq!(total.months.iter().map(|m| m.billed).collect::<Vec<_>>(), [5, 2 * near_the_top_of_i64, 1]);
+        assert_eq!(total.billed(), 2 * near_the_top_of_i64 + 6);
+        assert_eq!(crate::engine::money::format_cents(total.billed()), "184467440737095516.06");
+        assert_eq!(total.month(24_248), Month::default());
     }
 }

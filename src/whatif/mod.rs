@@ -17,7 +17,6 @@ use rayon::prelude::*;
 
 use crate::app::{EXIT_INVALID, EXIT_OK, Style, jobs_or_default, usage_error};
 use crate::cli::WhatifArgs;
-use crate::engine::money::Money;
 use crate::engine::script::Script;
 use crate::engine::{EngineError, Limits};
 use crate::outcome::line_cells;
@@ -174,19 +173,15 @@ struct ScenarioComparison {
     results: Vec<Metrics>,
 }
 
-fn money(cents: i64) -> String {
-    Money::from_cents(cents).to_string()
-}
-
 const METRICS: [&str; 6] = ["billed", "credited", "net", "active_at_end", "deleted_at_end", "refused_actions"];
 
 /// The metrics counted month by month: name, the value of one month, whether it is money.
 /// A run's total of each is the sum of its months.
 type MonthlyMetric = (&'static str, fn(&Month) -> i128, bool);
 const MONTHLY_METRICS: [MonthlyMetric; 4] = [
-    ("billed", |m| i128::from(m.billed), true),
-    ("credited", |m| i128::from(m.credited), true),
-    ("net", |m| i128::from(m.billed) + i128::from(m.credited), true),
+    ("billed", |m| m.billed, true),
+    ("credited", |m| m.credited, true),
+    ("net", |m| m.billed + m.credited, true),
     ("refused_actions", |m| i128::from(m.refused), false),
 ];
 
@@ -202,7 +197,7 @@ fn metric_value(metrics: &Metrics, metric: &str) -> (i128, bool) {
 }
 
 fn show(value: i128, is_money: bool) -> String {
-    if is_money { money(value as i64) } else { value.to_string() }
+    if is_money { crate::engine::money::format_cents(value) } else { value.to_string() }
 }
 
 /// The text columns of the what-if CSVs; every other column holds a number.
@@ -382,7 +377,7 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
     }
     write_atomically(&folder.join("whatif_monthly.csv"), &crate::report::csv_bytes(&monthly_header, &monthly, is_text_column))?;
     let (first, last) = month_span(&totals).unwrap_or((0, -1));
-    let series: Vec<(String, Vec<i64>)> = labels
+    let series: Vec<(String, Vec<i128>)> = labels
         .iter()
         .zip(&totals)
         .map(|(label, metrics)| {
