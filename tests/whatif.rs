@@ -67,8 +67,8 @@ fn csp_2020_credits_the_suspension_and_deletes_the_subscription() {
             credited -= half_up(days_left * PRICE_CENTS * quantity, period_days);
         }
     }
-    assert_eq!(metrics.billed(), billed);
-    assert_eq!(metrics.credited(), credited);
+    assert_eq!(metrics.billed(), i128::from(billed));
+    assert_eq!(metrics.credited(), i128::from(credited));
     assert_eq!(metrics.active_at_end, 0, "every subscription was deleted 90 days after its suspension");
     assert_eq!(metrics.deleted_at_end, 300);
     assert_eq!(metrics.refused(), 0);
@@ -87,7 +87,7 @@ fn nce_2022_keeps_billing_a_suspended_subscription_until_its_term_ends() {
         let periods = (0..12).filter(|k| plus_months(bought, *k) <= horizon).count() as i64;
         billed += periods * PRICE_CENTS * quantity;
     }
-    assert_eq!(metrics.billed(), billed);
+    assert_eq!(metrics.billed(), i128::from(billed));
     assert_eq!(metrics.credited(), 0, "nce-2022 gives no suspension credit");
     assert_eq!(metrics.active_at_end, 0, "suspended (or disabled at term end), never active");
     assert_eq!(metrics.deleted_at_end, 0, "nce-2022 deletes 120 days after the term ends");
@@ -108,7 +108,7 @@ fn the_what_if_command_writes_both_csvs_and_the_chart_and_compares_the_policies(
     let csp = simulate(&load("csp-2020"), Limits::default(), &indicatif::ProgressBar::hidden(), None).unwrap();
     let nce = simulate(&load("nce-2022"), Limits::default(), &indicatif::ProgressBar::hidden(), None).unwrap();
     let net = |m: &cspsim::whatif::metrics::Metrics| m.billed() + m.credited();
-    let money = |cents: i64| cspsim::engine::money::Money::from_cents(cents).to_string();
+    let money = cspsim::engine::money::format_cents;
     let row = format!("suspend-population.yaml,net,{},{},{}", money(net(&csp)), money(net(&nce)), money(net(&nce) - net(&csp)));
     assert!(summary.contains(&row), "{row}\n{summary}");
     let monthly = std::fs::read_to_string(out.path().join("whatif_monthly.csv")).unwrap();
