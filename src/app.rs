@@ -6,11 +6,12 @@ use std::path::Path;
 
 use crate::cli::{AcceptArgs, Cli, ColorChoice, Command, ExplainArgs, PoliciesArgs, RunArgs, SchemaArgs, SchemaKindArg};
 use crate::engine::Limits;
+use crate::outcome::record_scenario;
 use crate::report::csv_reports::write_reports;
 use crate::report::{junit::junit_xml, write_atomically};
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, load_scenario};
-use crate::snapshot::{Comparison, SnapshotRoot, accept_one, snapshot_path};
+use crate::snapshot::{Comparison, Pending, SnapshotRoot, accept_one, snapshot_path};
 use crate::suite::{ScenarioRun, Status, SuiteOptions, discover, run_all};
 
 pub const EXIT_OK: u8 = 0;
@@ -28,7 +29,7 @@ impl Style {
         let color = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
         };
         Style { color }
     }
@@ -162,6 +163,17 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     for run in &runs {
         print_run(&mut stdout, run, args.quiet, out, err);
     }
+    let expected: std::collections::BTreeSet<std::path::PathBuf> =
+        files.iter().filter_map(|file| snapshot_path(&options.snapshots, &file.path, &file.display)).collect();
+    let unreferenced: std::collections::BTreeSet<std::path::PathBuf> =
+        args.paths.iter().filter(|path| path.is_dir()).flat_map(|folder| crate::snapshot::unreferenced(&options.snapshots, folder, &expected)).collect();
+    for snapshot in &unreferenced {
+        let _ = writeln!(
+            stdout,
+            "{}",
+            out.yellow(&format!("warning: {} belongs to no scenario: delete it if its scenario was removed or renamed", display_path(snapshot)))
+        );
+    }
     let (mut exit, mut report_error) = (EXIT_OK, None);
     let reports_written = match write_reports(&args.out, &runs) {
         Ok(_) => true,
@@ -185,10 +197,22 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     if invalid > 0 {
         parts.push(out.red(&format!("{invalid} invalid")));
     }
-    let pending = runs
-        .iter()
-        .filter(|r| matches!(&r.snapshot, Some(Comparison::Changed { pending: Some(_), .. } | Comparison::Missing { pending: Some(_), .. })))
-        .count();
+    let pending = runs.iter().filter(|r| matches!(r.snapshot.as_ref().and_then(Comparison::pending), Some(Pending::Written(_)))).count();
+    let without_place = runs.iter().filter(|r| r.status == Status::Pass && r.snapshot == Some(Comparison::NoPlace)).count();
+    if without_place > 0 && !require_snapshots {
+        // Said once, not per scenario: a suite kept outside a `scenarios/` folder is normal.
+        let _ = writeln!(
+            stdout,
+            "{}",
+            out.dim(&format!(
+                "note: {without_place} scenario{} outside a scenarios/ folder had no snapshot to compare (use --snapshots DIR)",
+                if without_place == 1 { "" } else { "s" }
+            ))
+        );
+    }
+    if in_ci && runs.iter().any(|r| matches!(r.snapshot.as_ref().and_then(Comparison::pending), Some(Pending::NotWritten))) {
+        let _ = writeln!(stdout, "note: CI is set, so no pending snapshot was written; the new versions are shown above");
+    }
     let _ = writeln!(
         stdout,
         "{} scenario{}: {} ({:.2}s){}{}",
@@ -250,15 +274,26 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
         Some(Comparison::Changed { path, diff, pending }) => {
             let _ = writeln!(out, "       snapshot {} differs:", display_path(path));
             let _ = write!(out, "{}", indent(&style.diff(diff)));
-            if let Some(pending) = pending {
-                let _ = writeln!(out, "       the new version is in {}", display_path(pending));
+            print_pending(out, pending, "the new version is in", style);
+        }
+        Some(Comparison::Missing { path, pending, new_snapshot }) if run.status == Status::Fail || (run.status == Status::Pass && !quiet) => {
+            let written = match pending {
+                Pending::Written(pending) => format!(", new one written to {}", display_path(pending)),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "       {}", style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path))));
+            if !matches!(pending, Pending::Written(_)) {
+                // Nothing on disk to review (CI, or the write failed): the log shows it.
+                let added: String = new_snapshot.lines().map(|line| format!("+{line}\n")).collect();
+                let _ = write!(out, "{}", indent(&style.diff(&added)));
+                print_pending(out, pending, "", style);
             }
         }
-        Some(Comparison::Missing { path, pending }) if run.status == Status::Fail || (run.status == Status::Pass && !quiet) => {
-            let written = pending.as_ref().map(|p| format!(", new one written to {}", display_path(p))).unwrap_or_default();
-            let _ = writeln!(out, "       {}", style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path))));
+        Some(Comparison::Unreadable { path, error, pending }) => {
+            let _ = writeln!(out, "       {}", style.red(&format!("cannot read the snapshot {}: {error}", display_path(path))));
+            print_pending(out, pending, "the new version is in", style);
         }
-        Some(Comparison::NoPlace) if run.status == Status::Fail || !quiet => {
+        Some(Comparison::NoPlace) if run.status == Status::Fail => {
             let _ = writeln!(out, "       no snapshot: the scenario is not under a scenarios/ folder (use --snapshots DIR)");
         }
         _ => {}
@@ -268,34 +303,85 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
     }
 }
 
+fn print_pending(out: &mut impl Write, pending: &Pending, written: &str, style: Style) {
+    match pending {
+        Pending::Written(path) => {
+            let _ = writeln!(out, "       {written} {}", display_path(path));
+        }
+        Pending::NotWritten => {}
+        Pending::Failed(error) => {
+            let _ = writeln!(out, "       {}", style.red(&format!("the new version could not be kept: {error}")));
+        }
+    }
+}
+
 fn indent(text: &str) -> String {
     text.lines().map(|line| format!("       {line}\n")).collect()
 }
 
 fn accept(args: &AcceptArgs) -> u8 {
-    let files = match discover(&args.paths) {
+    // A snapshot named directly stands for its scenario.
+    let mut paths = Vec::new();
+    for path in &args.paths {
+        let name = path.to_string_lossy();
+        if name.ends_with(".snap") || name.ends_with(".snap.new") {
+            match crate::snapshot::scenario_of_snapshot(path) {
+                Some(scenario) => paths.push(scenario),
+                None => {
+                    return usage_error(&format!("{}: no scenario file belongs to this snapshot; give the scenario file or its folder", display_path(path)));
+                }
+            }
+        } else {
+            paths.push(path.clone());
+        }
+    }
+    let files = match discover(&paths) {
         Ok(files) => files,
         Err(message) => return usage_error(&message),
     };
     let root = args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder);
-    let mut accepted = Vec::new();
+    let (mut accepted, mut refused) = (Vec::new(), 0);
     for file in &files {
         let Some(snapshot) = snapshot_path(&root, &file.path, &file.display) else {
             continue;
         };
         let pending = crate::snapshot::pending_path(&snapshot);
-        if pending.exists() {
-            match accept_one(&pending) {
-                Ok(done) => accepted.push(done),
-                Err(error) => return usage_error(&format!("cannot accept {}: {error}", display_path(&pending))),
-            }
+        if !pending.exists() {
+            continue;
+        }
+        // Only what the scenario gives now is accepted: a pending file left from before the
+        // scenario changed, or edited by hand, would put a wrong expectation in place.
+        if let Err(reason) = pending_matches_the_scenario(file, &pending) {
+            eprintln!("error: not accepted: {}: {reason}", display_path(&pending));
+            refused += 1;
+            continue;
+        }
+        match accept_one(&pending) {
+            Ok(done) => accepted.push(done),
+            Err(error) => return usage_error(&format!("cannot accept {}: {error}", display_path(&pending))),
         }
     }
     for path in &accepted {
         sayln!("accepted {}", display_path(path));
     }
     sayln!("{} snapshot{} accepted", accepted.len(), if accepted.len() == 1 { "" } else { "s" });
+    if refused > 0 {
+        eprintln!("{refused} pending snapshot{} not accepted: run `cspsim check` to write them again from the scenarios", if refused == 1 { "" } else { "s" });
+        return EXIT_FAILED;
+    }
     EXIT_OK
+}
+
+/// Runs the scenario again and compares its outcome with the pending snapshot.
+fn pending_matches_the_scenario(file: &crate::suite::ScenarioFile, pending: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(pending).map_err(|error| format!("cannot read it: {error}"))?;
+    let loaded = load_scenario(&file.path, &file.display, &LoadOptions::default())
+        .map_err(|diagnostics| format!("{} has {} input error(s); fix them first", display_path(&file.path), diagnostics.len()))?;
+    let outcome = record_scenario(&loaded, Limits::default()).map_err(|error| format!("{} does not run: {error}", display_path(&file.path)))?;
+    if crate::snapshot::contents(&text) != outcome.to_yaml().trim_end() {
+        return Err(format!("it does not match what {} gives now (the scenario changed, or the file was edited)", display_path(&file.path)));
+    }
+    Ok(())
 }
 
 fn explain(args: &ExplainArgs, err: Style) -> u8 {

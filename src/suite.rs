@@ -144,7 +144,7 @@ pub struct ScenarioRun {
 
 impl ScenarioRun {
     pub fn failure_count(&self) -> usize {
-        self.verdict.failures.len() + usize::from(matches!(self.snapshot, Some(Comparison::Changed { .. })))
+        self.verdict.failures.len() + usize::from(matches!(self.snapshot, Some(Comparison::Changed { .. } | Comparison::Unreadable { .. })))
     }
 
     pub fn snapshot_state(&self) -> &'static str {
@@ -153,6 +153,7 @@ impl ScenarioRun {
             Some(Comparison::Matches) => "matches",
             Some(Comparison::Missing { .. }) => "missing",
             Some(Comparison::Changed { .. }) => "changed",
+            Some(Comparison::Unreadable { .. }) => "unreadable",
         }
     }
 
@@ -169,6 +170,7 @@ impl ScenarioRun {
         match &self.snapshot {
             Some(Comparison::Changed { diff, .. }) => text.push_str(diff),
             Some(Comparison::Missing { path, .. }) => text.push_str(&format!("no accepted snapshot at {}\n", display_path(path))),
+            Some(Comparison::Unreadable { path, error, .. }) => text.push_str(&format!("cannot read the snapshot {}: {error}\n", display_path(path))),
             Some(Comparison::NoPlace) => text.push_str("no snapshot: the scenario is not under a scenarios/ folder (use --snapshots DIR)\n"),
             _ => {}
         }
@@ -187,6 +189,7 @@ impl ScenarioRun {
         }
         match &self.snapshot {
             Some(Comparison::Changed { .. }) => reasons.push("the outcome differs from its snapshot".to_string()),
+            Some(Comparison::Unreadable { .. }) => reasons.push("its snapshot cannot be read".to_string()),
             Some(Comparison::Missing { .. }) if self.status == Status::Fail => reasons.push("no accepted snapshot".to_string()),
             Some(Comparison::NoPlace) if self.status == Status::Fail => reasons.push("no place for a snapshot".to_string()),
             _ => {}
@@ -277,16 +280,9 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
         }
     }
     if options.compare_snapshots {
-        match compare(&options.snapshots, &file.path, &file.display, || outcome.to_yaml(), options.write_pending) {
-            Ok(comparison) => run.snapshot = Some(comparison),
-            Err(error) => run.warnings.push(format!("{}: cannot read or write its snapshot: {error}", run.shown_path)),
-        }
+        run.snapshot = Some(compare(&options.snapshots, &file.path, &file.display, || outcome.to_yaml(), options.write_pending));
     }
-    let snapshot_failed = match &run.snapshot {
-        Some(Comparison::Changed { .. }) => true,
-        Some(Comparison::Missing { .. }) | Some(Comparison::NoPlace) => options.require_snapshots,
-        _ => false,
-    };
+    let snapshot_failed = run.snapshot.as_ref().is_some_and(|comparison| comparison.fails(options.require_snapshots));
     run.status = if run.verdict.failures.is_empty() && !snapshot_failed { Status::Pass } else { Status::Fail };
     run.outcome = Some(outcome);
     run.elapsed = started.elapsed();

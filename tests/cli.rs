@@ -68,6 +68,11 @@ fn an_edited_snapshot_makes_check_exit_1_with_a_diff_and_a_pending_file() {
     assert!(!shown.contains("\u{1b}["), "no color when not on a terminal");
     assert!(dir.path().join("snapshots/cancel-annual-isv-in-window.snap.new").exists());
     assert!(read(snapshot.clone()).contains("total: 0.01"), "the accepted snapshot is never overwritten");
+    // The hunk's line numbers are the snapshot file's own.
+    let edited_line = accepted.lines().position(|line| line.contains("total: 0.00")).unwrap() + 1;
+    let hunk = shown.lines().find(|line| line.trim_start().starts_with("@@ -")).unwrap();
+    let hunk_start: usize = hunk.trim_start()[4..].split(',').next().unwrap().parse().unwrap();
+    assert!((hunk_start..hunk_start + 7).contains(&edited_line), "{hunk} should cover line {edited_line}");
     // Accepting the pending version restores agreement.
     assert_eq!(cspsim(dir.path(), &["accept"]).status.code(), Some(0));
     assert_eq!(cspsim(dir.path(), &["check"]).status.code(), Some(0));
@@ -80,6 +85,33 @@ fn check_fails_on_a_missing_snapshot_and_ci_writes_nothing() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(text(&output).contains("no accepted snapshot at snapshots/browse-availability.snap"));
     assert!(!dir.path().join("snapshots").exists(), "with CI set nothing is written");
+    assert!(text(&output).contains("+input_file: scenarios/browse-availability.yaml"), "the log shows the snapshot it would write");
+}
+
+#[test]
+fn an_unreadable_snapshot_fails_and_accept_takes_only_what_the_scenario_gives_now() {
+    let dir = project();
+    assert_eq!(cspsim(dir.path(), &["run"]).status.code(), Some(0));
+    assert_eq!(cspsim(dir.path(), &["accept"]).status.code(), Some(0));
+    let snapshot = dir.path().join("snapshots/suspend-retention.snap");
+    std::fs::write(&snapshot, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    let output = cspsim(dir.path(), &["check"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("cannot read the snapshot snapshots/suspend-retention.snap"), "{}", text(&output));
+    // A pending snapshot edited by hand is not accepted; one that matches the scenario is.
+    let pending = dir.path().join("snapshots/suspend-retention.snap.new");
+    let written = read(pending.clone());
+    std::fs::write(&pending, written.replace("status: deleted", "status: active")).unwrap();
+    let output = cspsim(dir.path(), &["accept", "snapshots/suspend-retention.snap.new"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("does not match what scenarios/suspend-retention.yaml gives now"), "{}", text(&output));
+    std::fs::write(&pending, written).unwrap();
+    assert_eq!(cspsim(dir.path(), &["accept", "snapshots/suspend-retention.snap.new"]).status.code(), Some(0));
+    assert_eq!(cspsim(dir.path(), &["check"]).status.code(), Some(0));
+    // A snapshot whose scenario is gone is pointed out.
+    std::fs::remove_file(dir.path().join("scenarios/suspend-retention.yaml")).unwrap();
+    let output = cspsim(dir.path(), &["check"]);
+    assert!(text(&output).contains("warning: snapshots/suspend-retention.snap belongs to no scenario"), "{}", text(&output));
 }
 
 #[test]

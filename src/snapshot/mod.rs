@@ -54,6 +54,43 @@ fn split_at_scenarios(path: &Path) -> Option<(PathBuf, PathBuf)> {
     Some((components[..position].iter().collect(), components[position + 1..].iter().collect()))
 }
 
+/// The scenario a snapshot (or pending snapshot) in a `snapshots/` folder belongs to:
+/// `snapshots/a/b.snap` is the snapshot of `scenarios/a/b.yaml` (or `.yml`), if that exists.
+pub fn scenario_of_snapshot(snapshot: &Path) -> Option<PathBuf> {
+    let text = snapshot.to_str()?;
+    let stem = text.strip_suffix(".snap.new").or_else(|| text.strip_suffix(".snap"))?;
+    let components: Vec<Component> = Path::new(stem).components().collect();
+    let position = components.iter().rposition(|c| c.as_os_str() == "snapshots")?;
+    let mut scenario: PathBuf = components[..position].iter().collect();
+    scenario.push("scenarios");
+    scenario.extend(&components[position + 1..]);
+    ["yaml", "yml"].into_iter().map(|extension| scenario.with_extension(extension)).find(|candidate| candidate.is_file())
+}
+
+/// Snapshots under the snapshot folder of `folder` (a folder of scenarios a run was given)
+/// that belong to none of `expected`: left behind when a scenario was removed or renamed.
+/// Only scenario snapshots count (their `input_file` is under `scenarios/`); other insta
+/// snapshots kept in the same tree (the loader's error messages) are not the suite's.
+pub fn unreferenced(root: &SnapshotRoot, folder: &Path, expected: &std::collections::BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let below = split_at_scenarios(folder).or_else(|| split_at_scenarios(&std::fs::canonicalize(folder).ok()?));
+    let snapshot_folder = match (root, below) {
+        (SnapshotRoot::Beside, Some((base, below))) if split_at_scenarios(folder).is_some() => base.join("snapshots").join(below),
+        (SnapshotRoot::Folder(snapshots), Some((_, below))) => snapshots.join(below),
+        _ => return Vec::new(),
+    };
+    let mut found = Vec::new();
+    let _ = collect_files(&snapshot_folder, &mut found, &|name| name.ends_with(".snap") || name.ends_with(".snap.new"));
+    found.sort();
+    found
+        .into_iter()
+        .filter(|file| {
+            let snapshot = if file.to_string_lossy().ends_with(".new") { file.with_extension("") } else { file.clone() };
+            !expected.contains(&snapshot)
+        })
+        .filter(|file| std::fs::read_to_string(file).is_ok_and(|text| text.lines().take(6).any(|line| line.starts_with("input_file: scenarios/"))))
+        .collect()
+}
+
 pub fn pending_path(snapshot: &Path) -> PathBuf {
     let mut name = snapshot.as_os_str().to_owned();
     name.push(".new");
@@ -93,68 +130,108 @@ pub fn contents(file_text: &str) -> String {
     body.trim_end().to_string()
 }
 
+/// What became of the new version of a snapshot that is missing or changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pending {
+    /// Written as `x.snap.new`, for review.
+    Written(PathBuf),
+    /// Not written: `CI` is set.
+    NotWritten,
+    /// Writing it failed.
+    Failed(String),
+}
+
 /// How a scenario's outcome compares with its snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Comparison {
     Matches,
-    /// No accepted snapshot.
+    /// No accepted snapshot; `new_snapshot` is the file text it would have.
     Missing {
         path: PathBuf,
-        pending: Option<PathBuf>,
+        pending: Pending,
+        new_snapshot: String,
     },
-    /// The snapshot differs: a unified diff from snapshot to outcome.
+    /// The snapshot differs: a unified diff from the snapshot file to the new version of it,
+    /// with the file's own line numbers.
     Changed {
         path: PathBuf,
         diff: String,
-        pending: Option<PathBuf>,
+        pending: Pending,
+    },
+    /// A snapshot file is there but cannot be read (not text, a folder, no permission): a
+    /// failure, never a pass.
+    Unreadable {
+        path: PathBuf,
+        error: String,
+        pending: Pending,
     },
     /// The scenario has no place for a snapshot (not under a `scenarios/` folder).
     NoPlace,
 }
 
+impl Comparison {
+    /// Whether the scenario fails by its snapshot (`require` for `check`: a missing one too).
+    pub fn fails(&self, require: bool) -> bool {
+        match self {
+            Comparison::Matches => false,
+            Comparison::Changed { .. } | Comparison::Unreadable { .. } => true,
+            Comparison::Missing { .. } | Comparison::NoPlace => require,
+        }
+    }
+
+    pub fn pending(&self) -> Option<&Pending> {
+        match self {
+            Comparison::Missing { pending, .. } | Comparison::Changed { pending, .. } | Comparison::Unreadable { pending, .. } => Some(pending),
+            _ => None,
+        }
+    }
+}
+
 /// Compares an outcome with the scenario's snapshot, and writes a pending `.snap.new` on a
 /// difference unless `write_pending` is false (CI).
-pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: impl FnOnce() -> String, write_pending: bool) -> std::io::Result<Comparison> {
+pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: impl FnOnce() -> String, write_pending: bool) -> Comparison {
     let Some(path) = snapshot_path(root, scenario, display) else {
-        return Ok(Comparison::NoPlace);
+        return Comparison::NoPlace;
     };
     // The outcome's text is built only once there is a snapshot to hold it.
     let outcome = outcome();
     let outcome = outcome.trim_end();
     let pending = pending_path(&path);
-    let write = |pending: &Path| -> std::io::Result<Option<PathBuf>> {
+    let new_snapshot = render(scenario, outcome);
+    let write = |pending: &Path| -> Pending {
         if !write_pending {
-            return Ok(None);
+            return Pending::NotWritten;
         }
-        if let Some(folder) = pending.parent() {
-            std::fs::create_dir_all(folder)?;
+        let written = pending.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| write_atomically(pending, new_snapshot.as_bytes()));
+        match written {
+            Ok(()) => Pending::Written(pending.to_path_buf()),
+            Err(error) => Pending::Failed(format!("cannot write {}: {error}", pending.display())),
         }
-        write_atomically(pending, render(scenario, outcome).as_bytes())?;
-        Ok(Some(pending.to_path_buf()))
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            let accepted = contents(&text);
-            if accepted == outcome {
+            if contents(&text) == outcome {
                 // A stale pending file from an earlier run would mislead `accept`.
                 if write_pending && pending.exists() {
-                    std::fs::remove_file(&pending)?;
+                    let _ = std::fs::remove_file(&pending);
                 }
-                return Ok(Comparison::Matches);
+                return Comparison::Matches;
             }
-            let diff = similar::TextDiff::from_lines(&accepted, outcome)
+            // The whole files are compared, so the hunks' line numbers are the file's.
+            let accepted = format!("{}\n", text.replace("\r\n", "\n").trim_end());
+            let diff = similar::TextDiff::from_lines(&accepted, &new_snapshot)
                 .unified_diff()
                 .context_radius(3)
                 .header(&format!("{} (accepted)", path.display()), "outcome of this run")
                 .to_string();
-            let pending = write(&pending)?;
-            Ok(Comparison::Changed { path, diff, pending })
+            let pending = write(&pending);
+            Comparison::Changed { path, diff, pending }
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let pending = write(&pending)?;
-            Ok(Comparison::Missing { path, pending })
+            let pending = write(&pending);
+            Comparison::Missing { path, pending, new_snapshot }
         }
-        Err(error) => Err(error),
+        Err(error) => Comparison::Unreadable { path, error: error.to_string(), pending: write(&pending) },
     }
 }
 
@@ -166,7 +243,7 @@ pub fn accept_pending(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
         return Ok(accepted);
     }
     let mut pending = Vec::new();
-    collect_pending(folder, &mut pending)?;
+    collect_files(folder, &mut pending, &|name| name.ends_with(".snap.new"))?;
     pending.sort();
     for file in pending {
         accepted.push(accept_one(&file)?);
@@ -182,12 +259,13 @@ pub fn accept_one(pending: &Path) -> std::io::Result<PathBuf> {
     Ok(target)
 }
 
-fn collect_pending(folder: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn collect_files(folder: &Path, found: &mut Vec<PathBuf>, wanted: &dyn Fn(&str) -> bool) -> std::io::Result<()> {
     for entry in std::fs::read_dir(folder)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_pending(&path, found)?;
-        } else if path.to_string_lossy().ends_with(".snap.new") {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            collect_files(&path, found, wanted)?;
+        } else if wanted(&path.to_string_lossy()) {
             found.push(path);
         }
     }
