@@ -199,7 +199,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     }
     let pending = runs.iter().filter(|r| matches!(r.snapshot.as_ref().and_then(Comparison::pending), Some(Pending::Written(_)))).count();
     let without_place = runs.iter().filter(|r| r.status == Status::Pass && r.snapshot == Some(Comparison::NoPlace)).count();
-    if without_place > 0 && !require_snapshots {
+    if without_place > 0 && !require_snapshots && !args.quiet {
         // Said once, not per scenario: a suite kept outside a `scenarios/` folder is normal.
         let _ = writeln!(
             stdout,

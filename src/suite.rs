@@ -79,6 +79,15 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
 }
 
 fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    walk_once(folder, files, &mut std::collections::BTreeSet::new())
+}
+
+/// Walks a folder tree; a folder reached again through a symbolic link (`up -> ..`) is not
+/// walked twice, so a link loop cannot make the walk endless.
+fn walk_once(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut std::collections::BTreeSet<PathBuf>) -> std::io::Result<()> {
+    if !visited.insert(std::fs::canonicalize(folder)?) {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(folder)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -89,7 +98,7 @@ fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let kind = entry.file_type()?;
         if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
             if !SHARED_FOLDERS.contains(&name.as_str()) {
-                walk(&path, files)?;
+                walk_once(&path, files, visited)?;
             }
         } else if has_scenario_extension(&path) {
             files.push(path);

@@ -280,3 +280,14 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_loop_in_a_scenario_folder_is_walked_once() {
+    let dir = project();
+    std::os::unix::fs::symlink("..", dir.path().join("scenarios/up")).unwrap();
+    std::os::unix::fs::symlink(".", dir.path().join("scenarios/here")).unwrap();
+    let output = cspsim(dir.path(), &["run", "scenarios"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("4 scenarios: 4 passed"), "{}", text(&output));
+}
