@@ -107,9 +107,12 @@ pub(crate) fn usage_error(message: &str) -> u8 {
     EXIT_INVALID
 }
 
+/// More threads than this only cost memory and start-up time: the work is CPU-bound.
+pub const MAX_JOBS: usize = 1024;
+
 pub fn jobs_or_default(jobs: Option<usize>) -> Result<usize, String> {
     match jobs {
-        Some(0) => Err("--jobs must be at least 1".to_string()),
+        Some(jobs) if !(1..=MAX_JOBS).contains(&jobs) => Err(format!("--jobs {jobs} is out of range: expected 1 to {MAX_JOBS} threads")),
         Some(jobs) => Ok(jobs),
         None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
     }

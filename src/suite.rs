@@ -300,7 +300,8 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
 
 /// Runs every file with `jobs` threads; results come back in file order.
 pub fn run_all(files: &[ScenarioFile], options: &SuiteOptions, jobs: usize, progress: &indicatif::ProgressBar) -> Vec<ScenarioRun> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().expect("a thread pool");
+    // No more threads than scenarios: idle threads would only be started and stopped.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.clamp(1, files.len().max(1))).build().expect("a thread pool");
     pool.install(|| {
         let runs: Vec<Option<ScenarioRun>> = files
             .par_iter()
