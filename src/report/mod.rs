@@ -93,7 +93,8 @@ impl CsvFile {
 pub fn csv_bytes<H: AsRef<str>>(header: &[H], rows: &[Vec<String>], is_text: impl Fn(&str) -> bool) -> Vec<u8> {
     let names: Vec<String> = header.iter().map(|h| h.as_ref().to_string()).collect();
     let text: Vec<bool> = names.iter().map(|name| is_text(name)).collect();
-    let mut bytes = csv_records([names], &vec![false; text.len()]);
+    // Some column names come from the user (what-if columns are named after policies).
+    let mut bytes = csv_records([names], &vec![true; text.len()]);
     bytes.extend(csv_records(rows.iter().cloned(), &text));
     bytes
 }

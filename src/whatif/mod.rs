@@ -51,14 +51,23 @@ pub struct Variant {
     pub sweep: Vec<(String, ParameterValue)>,
 }
 
+/// Each variant is a column of every what-if report and a full simulation: beyond this many,
+/// a sweep is a mistake, not an analysis.
+pub const MAX_VARIANTS: usize = 256;
+
 /// The variants of `--policy` (each) times `--set name=v1,v2` (each value, every combination).
 pub fn variants(policies: &[String], sets: &[String]) -> Result<Vec<Variant>, String> {
     let names: Vec<String> = if policies.is_empty() { vec!["csp-2020".to_string()] } else { policies.to_vec() };
     let mut variants = Vec::new();
     for name in &names {
         let policy = resolve_policy(name)?;
+        // Each variant is a column of the reports, named after its policy.
+        if variants.iter().any(|v: &Variant| v.label == policy.name) {
+            return Err(format!("error: `--policy {name}`: a policy named `{}` is already compared; give each policy once\n", policy.name));
+        }
         variants.push(Variant { label: policy.name.clone(), policy, sweep: Vec::new() });
     }
+    let mut swept: Vec<&str> = Vec::new();
     for set in sets {
         let (parameter, values) = set.split_once('=').ok_or_else(|| format!("error: `--set {set}`: expected name=value1,value2,...\n"))?;
         let parameter = parameter.trim();
@@ -66,9 +75,22 @@ pub fn variants(policies: &[String], sets: &[String]) -> Result<Vec<Variant>, St
             let suggestion = near.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
             format!("error: `--set {set}`: `{parameter}` is not a policy parameter{suggestion}\n")
         })?;
+        if swept.contains(&known.name) {
+            return Err(format!("error: `--set {set}`: `{}` is already swept; list all its values in one --set, separated by commas\n", known.name));
+        }
+        swept.push(known.name);
         let values: Vec<&str> = values.split(',').map(str::trim).filter(|v| !v.is_empty()).collect();
         if values.is_empty() {
             return Err(format!("error: `--set {set}`: no values\n"));
+        }
+        if let Some(twice) = values.iter().enumerate().find(|(index, value)| values[..*index].contains(value)).map(|(_, value)| value) {
+            return Err(format!("error: `--set {set}`: the value `{twice}` is given twice\n"));
+        }
+        if variants.len() * values.len() > MAX_VARIANTS {
+            return Err(format!(
+                "error: `--set {set}`: {} variants to compare is too many (at most {MAX_VARIANTS}); sweep fewer values at once\n",
+                variants.len() * values.len()
+            ));
         }
         let mut next = Vec::new();
         for variant in &variants {
@@ -424,4 +446,37 @@ fn detail_records(variant: &str, scenario: &str, script: &Script, invoices: &[cr
         })
     });
     crate::report::csv_records(rows, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(policies: &[&str], sets: &[&str]) -> String {
+        let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        match variants(&owned(policies), &owned(sets)) {
+            Ok(found) => panic!("{} variants, expected a refusal", found.len()),
+            Err(message) => message,
+        }
+    }
+
+    #[test]
+    fn every_variant_is_a_distinct_column() {
+        let sweep = variants(&["csp-2020".into(), "nce-2022".into()], &["cancel_window_monthly=24h,72h".into()]).unwrap();
+        let labels: Vec<&str> = sweep.iter().map(|v| v.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "csp-2020 cancel_window_monthly=24h",
+                "csp-2020 cancel_window_monthly=72h",
+                "nce-2022 cancel_window_monthly=24h",
+                "nce-2022 cancel_window_monthly=72h"
+            ]
+        );
+        assert!(refused(&["nce-2022", "nce-2022"], &[]).contains("already compared"));
+        assert!(refused(&[], &["cancel_window_monthly=24h", "cancel_window_monthly=72h"]).contains("already swept"));
+        assert!(refused(&[], &["cancel_window_monthly=24h,24h"]).contains("given twice"));
+        let many: Vec<String> = (1..=300).map(|days| days.to_string()).collect();
+        assert!(refused(&[], &[&format!("retention_days={}", many.join(","))]).contains("too many"));
+    }
 }
