@@ -421,7 +421,7 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
     let outcome = match crate::outcome::record_scenario(&loaded, Limits { max_events: args.max_events }) {
         Ok(outcome) => outcome,
         Err(error) => {
-            eprintln!("error: {}: {error}", display_path(&args.scenario));
+            eprint!("{}", err.red(&crate::suite::runtime_error(&loaded, &error).render()));
             return EXIT_INVALID;
         }
     };

@@ -267,16 +267,7 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
     let outcome = match record_scenario(&loaded, options.limits) {
         Ok(outcome) => outcome,
         Err(error) => {
-            let line = match &error {
-                crate::engine::EngineError::Overflow { step: Some(step), .. }
-                | crate::engine::EngineError::TooManyEvents { step: Some(step), .. }
-                | crate::engine::EngineError::RecordTooLarge { step: Some(step), .. } => loaded.expectations.get(*step).map_or(0, |e| e.line),
-                // Stopped while running the clock to `until`, after the last step.
-                _ => loaded.until_line,
-            };
-            let diagnostic = Diagnostic::new(&file.path, Position::new(line, if line > 0 { 1 } else { 0 }), error.to_string());
-            let source = std::fs::read_to_string(&file.path).unwrap_or_default();
-            run.diagnostics = Some(Diagnostics(vec![diagnostic.with_source(&source)]));
+            run.diagnostics = Some(runtime_error(&loaded, &error));
             run.elapsed = started.elapsed();
             return Some(run);
         }
@@ -296,6 +287,19 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
     run.outcome = Some(outcome);
     run.elapsed = started.elapsed();
     Some(run)
+}
+
+/// An error that stopped a scenario's run, located at the step whose action or clock move
+/// ran into it (or its `until:` line after the last step), with the file's line shown.
+pub fn runtime_error(loaded: &crate::scenario::load::LoadedScenario, error: &crate::engine::EngineError) -> Diagnostics {
+    let instants: Vec<crate::engine::time::Instant> = loaded.script.steps.iter().map(|step| step.at).collect();
+    let line = match error.step_index(&instants) {
+        Some(step) => loaded.expectations.get(step).map_or(0, |e| e.line),
+        None => loaded.until_line,
+    };
+    let diagnostic = Diagnostic::new(&loaded.path, Position::new(line, if line > 0 { 1 } else { 0 }), error.to_string());
+    let source = std::fs::read_to_string(&loaded.path).unwrap_or_default();
+    Diagnostics(vec![diagnostic.with_source(&source)])
 }
 
 /// Runs every file with `jobs` threads; results come back in file order.

@@ -30,8 +30,8 @@ pub use world::{FinalState, Limits, run};
 /// absurd numbers), reported with the step they happened in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
-    #[error("arithmetic overflow computing {what}{}: the numbers are too large", step.map(|s| format!(" in step {}", s + 1)).unwrap_or_default())]
-    Overflow { step: Option<usize>, what: String },
+    #[error("arithmetic overflow computing {what}{} (at {at}): the numbers are too large", step.map(|s| format!(" in step {}", s + 1)).unwrap_or_default())]
+    Overflow { step: Option<usize>, what: String, at: time::Instant },
     #[error("the run produced more than {limit} events (reached at {at}); shorten the scenario's horizon or raise --max-events")]
     TooManyEvents { limit: u64, at: time::Instant, step: Option<usize> },
     #[error(
@@ -39,4 +39,15 @@ pub enum EngineError {
         bytes / (1024 * 1024)
     )]
     RecordTooLarge { bytes: u64, events: u64, at: time::Instant, step: Option<usize> },
+}
+
+impl EngineError {
+    /// The step whose action stopped the run, or, when the clock stopped it between steps,
+    /// the first step at or after that instant (the one the clock was moving to).
+    pub fn step_index(&self, step_instants: &[time::Instant]) -> Option<usize> {
+        let (step, at) = match self {
+            EngineError::Overflow { step, at, .. } | EngineError::TooManyEvents { step, at, .. } | EngineError::RecordTooLarge { step, at, .. } => (*step, *at),
+        };
+        step.or_else(|| step_instants.iter().position(|instant| *instant >= at))
+    }
 }

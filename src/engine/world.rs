@@ -390,7 +390,7 @@ impl<'s, O: Observer> World<'s, O> {
     }
 
     pub(crate) fn overflow(&self, what: &str) -> EngineError {
-        EngineError::Overflow { step: self.step.map(|s| s as usize), what: what.to_string() }
+        EngineError::Overflow { step: self.step.map(|s| s as usize), what: what.to_string(), at: self.now }
     }
 
     pub(crate) fn check_event_budget(&self) -> Result<(), EngineError> {

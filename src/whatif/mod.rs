@@ -119,8 +119,11 @@ pub struct LinesOut<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimulationError {
+    /// In the scenario's hand-written part.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error("generated customer {index} of the population: {error} (`cspsim explain FILE --customer {index}` shows its timeline)")]
+    Customer { index: u64, error: EngineError },
     #[error("cannot write whatif_lines.csv: {0}")]
     Write(#[from] std::io::Error),
 }
@@ -171,14 +174,15 @@ pub fn simulate(loaded: &LoadedScenario, limits: Limits, progress: &indicatif::P
                     let mut sum = Metrics::default();
                     let mut records = Vec::new();
                     for index in c * chunk..((c + 1) * chunk).min(population.customers) {
-                        let (metrics, customer_records) = run_one(&population.customer_script(script, index))?;
+                        let (metrics, customer_records) =
+                            run_one(&population.customer_script(script, index)).map_err(|error| SimulationError::Customer { index, error })?;
                         sum.add(&metrics);
                         records.extend(customer_records);
                     }
                     progress.inc(((c + 1) * chunk).min(population.customers) - c * chunk);
                     Ok((sum, records))
                 })
-                .collect::<Result<Vec<(Metrics, Vec<u8>)>, EngineError>>()?;
+                .collect::<Result<Vec<(Metrics, Vec<u8>)>, SimulationError>>()?;
             for (metrics, records) in parts {
                 total.add(&metrics);
                 if let Some(lines) = &mut lines {
@@ -253,17 +257,18 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     // Each file is read once; only its policy differs from one variant to the next.
     let first = LoadOptions { policy: Some(variants[0].policy.clone()), sweep: variants[0].sweep.clone() };
     let mut scenarios = Vec::new();
-    let mut invalid = false;
+    let mut invalid = 0;
     for file in &files {
         match load_scenario(&file.path, &file.display, &first) {
             Ok(scenario) => scenarios.push(scenario),
             Err(diagnostics) => {
                 eprint!("{}", err.red(&diagnostics.render()));
-                invalid = true;
+                invalid += 1;
             }
         }
     }
-    if invalid {
+    // As `run` does, the good files are still compared; the exit code says some were not.
+    if scenarios.is_empty() {
         return EXIT_INVALID;
     }
     let work: u64 = scenarios.iter().map(|s| s.population.as_ref().map_or(0, |p| p.customers)).sum::<u64>() * variants.len() as u64;
@@ -291,7 +296,11 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
                 Ok(metrics) => comparison.results.push(metrics),
                 Err(error) => {
                     progress.finish_and_clear();
-                    eprintln!("{}", err.red(&format!("error: {}: {error}", display_path(&scenario.path))));
+                    let message = match &error {
+                        SimulationError::Engine(error) => crate::suite::runtime_error(&scenario, error).render(),
+                        other => format!("error: {}: {other}\n", display_path(&scenario.path)),
+                    };
+                    eprint!("{}", err.red(&message));
                     return EXIT_INVALID;
                 }
             }
@@ -319,6 +328,10 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     }
     let last = written.pop().expect("at least one file");
     sayln!("wrote {} and {last}", written.join(", "));
+    if invalid > 0 {
+        eprintln!("{}", err.red(&format!("{invalid} invalid file{} left out of the comparison (errors above)", if invalid == 1 { "" } else { "s" })));
+        return EXIT_INVALID;
+    }
     EXIT_OK
 }
 
