@@ -49,7 +49,7 @@ pub enum CheckKind {
     /// `subscriptions: {name: {field: value}}`; `expected` is already normalized.
     Field { subscription: SubscriptionRef, label: String, field: &'static str, expected: String },
     /// `invoices: [{date, total?, lines?}]`.
-    Invoice { date: NaiveDate, total: Option<Money>, lines: Vec<LineExpectation> },
+    Invoice { date: NaiveDate, total: Option<(Position, Money)>, lines: Vec<LineExpectation> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,11 +80,16 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// `scenarios/x.yaml:34: step 5, subscriptions.e3.status (line 37): expected deleted, got
-    /// suspended`.
+    /// `scenarios/x.yaml:37: step 5 (line 34), subscriptions.e3.status: expected deleted, got
+    /// suspended`: the location is the expectation's own line, where an editor or a CI
+    /// annotation should point; the step's line follows.
     pub fn render(&self, file: &str) -> String {
-        let at = if self.detail_line != 0 && self.detail_line != self.line { format!(" (line {})", self.detail_line) } else { String::new() };
-        format!("{file}:{}: step {}, {}{at}: expected {}, got {}", self.line, self.step + 1, self.field, self.expected, self.actual)
+        let (at, step_line) = match self.detail_line {
+            0 => (self.line, String::new()),
+            line if line == self.line => (line, String::new()),
+            line => (line, format!(" (line {})", self.line)),
+        };
+        format!("{file}:{at}: step {}{step_line}, {}: expected {}, got {}", self.step + 1, self.field, self.expected, self.actual)
     }
 }
 
@@ -232,7 +237,7 @@ fn evaluate_invoice(
     index: usize,
     (line, detail_line): (u32, u32),
     date: NaiveDate,
-    total: Option<Money>,
+    total: Option<(Position, Money)>,
     lines: &[LineExpectation],
     failures: &mut Vec<Failure>,
 ) {
@@ -243,12 +248,12 @@ fn evaluate_invoice(
         failures.push(Failure { line, detail_line, step: index, field, expected: format!("an invoice dated {}", format_date(date)), actual });
         return;
     };
-    if let Some(total) = total
+    if let Some((position, total)) = total
         && invoice.total != total
     {
         failures.push(Failure {
             line,
-            detail_line,
+            detail_line: position.line,
             step: index,
             field: format!("{field}.total"),
             expected: total.to_string(),
@@ -271,6 +276,19 @@ fn evaluate_invoice(
                 } else {
                     format!("lines for {}: {}", expected.label, candidates.join("; "))
                 };
+                // The commonest mistake is the invoice: say where such a line is.
+                let elsewhere = id.and_then(|id| {
+                    let on = issued.iter().find(|other| other.date != date && other.lines.iter().any(|actual| line_matches(actual, id, expected)));
+                    match on {
+                        Some(other) => Some(format!("; such a line is on the invoice of {}", format_date(other.date))),
+                        None => outcome
+                            .not_invoiced
+                            .iter()
+                            .any(|actual| line_matches(actual, id, expected))
+                            .then(|| "; such a line is not invoiced yet (it goes on the next billing date)".to_string()),
+                    }
+                });
+                let actual = format!("{actual}{}", elsewhere.unwrap_or_default());
                 failures.push(Failure {
                     line,
                     detail_line: expected.position.line,

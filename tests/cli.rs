@@ -50,7 +50,7 @@ fn a_wrong_check_exits_1_naming_file_line_field_expected_and_actual() {
     let output = cspsim(dir.path(), &["run", "scenarios/quantity-change-proration.yaml"]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let shown = text(&output);
-    assert!(shown.contains("scenarios/quantity-change-proration.yaml:40: step 4, subscriptions.e3.quantity (line 43): expected 13, got 12"), "{shown}");
+    assert!(shown.contains("scenarios/quantity-change-proration.yaml:43: step 4 (line 40), subscriptions.e3.quantity: expected 13, got 12"), "{shown}");
 }
 
 #[test]

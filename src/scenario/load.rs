@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::engine::catalog::{BillingType, Catalog, OfferId};
 use crate::engine::money::{Decimal, Money};
@@ -901,6 +901,19 @@ impl<'b, 'a> Context<'b, 'a> {
                     None
                 }
             };
+            if let Some(date) = date
+                && date.day() != self.partner.billing_day
+            {
+                self.builder.error_at(
+                    &invoice.date,
+                    format!(
+                        "{} is not a billing date: this partner's invoices are issued on day {} of each month",
+                        invoice.date.value, self.partner.billing_day
+                    ),
+                    format!("a date on day {} (BILL-DATE)", self.partner.billing_day),
+                );
+            }
+            let total_position = invoice.total.as_ref().map(|t| t.position);
             let total = invoice.total.as_ref().map(|t| self.money(t, true));
             let mut lines = Vec::new();
             let mut complete = true;
@@ -913,7 +926,7 @@ impl<'b, 'a> Context<'b, 'a> {
             if let (Some(date), true) = (date, complete) {
                 let total = match total {
                     Some(None) => continue,
-                    Some(Some(total)) => Some(total),
+                    Some(Some(total)) => Some((total_position.expect("a total has a place"), total)),
                     None => None,
                 };
                 checks.push(Check { position: invoice.position, kind: CheckKind::Invoice { date, total, lines } });
@@ -941,6 +954,15 @@ impl<'b, 'a> Context<'b, 'a> {
         };
         let from = date(&line.from);
         let to = date(&line.to);
+        if let (Some(Some(first)), Some(Some(last)), Some(located)) = (from, to, &line.to)
+            && first > last
+        {
+            self.builder.error_at(
+                located,
+                format!("the line's period ends ({last}) before it starts ({first})"),
+                "`to` on or after `from` (both days are in the period)",
+            );
+        }
         let quantity = line.quantity.as_ref().map(|q| match Decimal::parse(&q.value.0) {
             Ok(quantity) => Some(quantity),
             Err(message) => {
