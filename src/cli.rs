@@ -160,18 +160,23 @@ pub struct WhatifArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Customer counts to measure.
-    #[arg(long = "customers", value_delimiter = ',', default_values_t = vec![10_000_u64, 100_000, 1_000_000])]
+    /// The population to measure: a scenario file with a `population` section.
+    #[arg(long, default_value = "populations/book-of-business.yaml")]
+    pub population: PathBuf,
+    /// Customer counts to measure (1 to 100,000,000 each; `--customers 1000 5000` or `1000,5000`).
+    #[arg(long = "customers", num_args = 1.., value_delimiter = ',', default_values_t = vec![10_000_u64, 100_000, 1_000_000],
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub customers: Vec<u64>,
-    /// Simulated months.
-    #[arg(long, default_value_t = 36)]
+    /// Simulated months (1 to 1200).
+    #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=1200))]
     pub months: u32,
     /// Policies to compare in the what-if measurement (default csp-2020 and nce-2022).
     #[arg(long = "policy")]
     pub policies: Vec<String>,
-    /// Size of the hand-written suite to check (copies of the bundled scenarios; 0 skips it).
-    #[arg(long, default_value_t = 1000)]
-    pub suite: usize,
+    /// Size of the hand-written suite to check (copies of the bundled scenarios, up to 100,000;
+    /// 0 skips it).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub suite: u32,
     /// Threads (default: the number of CPUs).
     #[arg(short = 'j', long)]
     pub jobs: Option<usize>,

@@ -7,11 +7,9 @@ use std::path::Path;
 use crate::app::{EXIT_INVALID, EXIT_OK, jobs_or_default, usage_error};
 use crate::cli::BenchArgs;
 use crate::engine::Limits;
+use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, load_scenario};
 use crate::whatif::{Variant, simulate, variants};
-
-/// The bundled population the benchmark runs (its customer count is set per measurement).
-pub const POPULATION: &str = "populations/book-of-business.yaml";
 
 /// Peak resident memory of this process so far, in MiB (Linux; `None` elsewhere).
 fn peak_memory_mib() -> Option<f64> {
@@ -95,15 +93,16 @@ pub fn command(args: &BenchArgs) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let path = Path::new(POPULATION);
+    let path = args.population.as_path();
+    let shown = display_path(path);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
-    sayln!("cspsim bench: {POPULATION}, {} months, {jobs} thread(s)", args.months);
+    sayln!("cspsim bench: {shown}, {} months, {jobs} thread(s)", args.months);
     sayln!("{:>10} {:>18} {:>10} {:>16} {:>16} {:>14} {:>10}", "customers", "policy", "seconds", "cust-years/s", "events/s", "events", "peak MiB");
     let options = LoadOptions { policy: Some(variants[0].policy.clone()), sweep: Vec::new() };
-    let base = match load_scenario(path, POPULATION, &options) {
+    let base = match load_scenario(path, &shown, &options) {
         Ok(loaded) if loaded.population.is_some() => loaded,
         Ok(_) => {
-            eprintln!("error: {POPULATION} has no population");
+            eprintln!("error: {shown} has no population");
             return EXIT_INVALID;
         }
         Err(diagnostics) => {
@@ -175,7 +174,7 @@ pub fn command(args: &BenchArgs) -> u8 {
         );
     }
     if args.suite > 0 {
-        match bench_suite(args.suite, jobs) {
+        match bench_suite(args.suite as usize, jobs) {
             Ok(line) => sayln!("{line}"),
             Err(message) => return usage_error(&message),
         }
