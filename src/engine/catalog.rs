@@ -221,6 +221,9 @@ impl Offer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Catalog {
     pub currency: String,
+    /// The currency's smallest amount: 0.01, or 1.00 for a currency without decimals (JPY).
+    /// Every price is a multiple of it, and every computed amount is rounded to one.
+    pub smallest_amount: crate::engine::money::Money,
     pub offers: Vec<Offer>,
 }
 

@@ -47,7 +47,7 @@ impl<O: Observer> World<'_, O> {
             None => {
                 let numerator =
                     i128::from(period_price.cents()).checked_mul(i128::from(days)).and_then(|n| n.checked_mul(i128::from(quantity))).ok_or_else(overflow)?;
-                let amount = round_line_amount(numerator, i128::from(rate_days), rounding).ok_or_else(overflow)?;
+                let amount = round_line_amount(numerator, i128::from(rate_days), rounding, self.script.catalog.smallest_amount).ok_or_else(overflow)?;
                 Ok((amount, Computation::Prorated { period_days: rate_days as u32 }))
             }
             Some(decimals) => {
@@ -58,7 +58,7 @@ impl<O: Observer> World<'_, O> {
                     .and_then(|n| n.checked_mul(i128::from(quantity)))
                     .and_then(|n| n.checked_mul(100))
                     .ok_or_else(overflow)?;
-                let amount = round_line_amount(numerator, 10_i128.pow(decimals), rounding).ok_or_else(overflow)?;
+                let amount = round_line_amount(numerator, 10_i128.pow(decimals), rounding, self.script.catalog.smallest_amount).ok_or_else(overflow)?;
                 Ok((amount, Computation::ProratedRoundedRate { rate, decimals, period_days: rate_days as u32 }))
             }
         }
@@ -338,7 +338,8 @@ impl<O: Observer> World<'_, O> {
         let subscription = self.sub(id);
         let price = self.price(subscription.offer);
         let numerator = i128::from(price.cents()).checked_mul(units.mantissa).ok_or_else(|| self.overflow("a usage amount"))?;
-        let amount = round_line_amount(numerator, 10_i128.pow(units.scale), self.policy.amount_rounding).ok_or_else(|| self.overflow("a usage amount"))?;
+        let amount = round_line_amount(numerator, 10_i128.pow(units.scale), self.policy.amount_rounding, self.script.catalog.smallest_amount)
+            .ok_or_else(|| self.overflow("a usage amount"))?;
         let today = self.now.date();
         let line = LedgerLine {
             customer: subscription.customer,

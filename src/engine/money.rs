@@ -80,9 +80,12 @@ pub fn divide_rounded(numerator: i128, denominator: i128, rounding: Rounding) ->
 }
 
 /// BILL-PRORATE, `amount_rounding`: an exact amount of `numerator / denominator` cents becomes
-/// the line's amount in whole cents. Applied once per ledger line.
-pub fn round_line_amount(numerator: i128, denominator: i128, rounding: Rounding) -> Option<Money> {
-    i64::try_from(divide_rounded(numerator, denominator, rounding)).ok().map(Money)
+/// the line's amount in whole cents, or in whole multiples of `smallest` cents for a
+/// currency without cents. Applied once per ledger line.
+pub fn round_line_amount(numerator: i128, denominator: i128, rounding: Rounding, smallest: Money) -> Option<Money> {
+    let step = i128::from(smallest.0.max(1));
+    let steps = divide_rounded(numerator, denominator.checked_mul(step)?, rounding);
+    i64::try_from(steps.checked_mul(step)?).ok().map(Money)
 }
 
 /// BILL-PRORATE, `daily_rate_decimals`: the daily rate `period_price / period_days` rounded to

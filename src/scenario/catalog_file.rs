@@ -54,11 +54,31 @@ pub fn decode_catalog(builder: &mut Builder, node: &Node) -> Option<Catalog> {
     }
     let head = head?;
     let currency = &head.currency;
-    if currency.value.len() != 3 || !currency.value.bytes().all(|b| b.is_ascii_uppercase()) {
-        builder.error_at(currency, format!("`{}` is not a currency code", currency.value), "an ISO 4217 code such as USD or EUR");
-    }
+    let smallest_amount = match crate::scenario::currencies::decimals(&currency.value) {
+        None => {
+            builder.unknown_term(currency, "currency code", crate::scenario::currencies::codes(), "of ISO 4217");
+            Money::from_cents(1)
+        }
+        Some(decimals @ 3..) => {
+            builder.error_at(
+                currency,
+                format!("{} has {decimals} decimals; amounts are kept in hundredths of a unit, so it cannot be simulated exactly", currency.value),
+                "a currency with two decimals or none (USD, EUR, JPY...)",
+            );
+            Money::from_cents(1)
+        }
+        Some(2) => Money::from_cents(1),
+        Some(_) => Money::from_cents(100),
+    };
     let catalog = build_offers(builder, &sections);
-    complete.then_some(Catalog { currency: currency.value.clone(), offers: catalog? })
+    if smallest_amount.cents() > 1 {
+        for section in &sections {
+            if Money::parse(&section.price.value.0).is_ok_and(|price| price.cents() % smallest_amount.cents() != 0) {
+                builder.error_at(&section.price, format!("{} has no minor unit: prices are whole amounts", currency.value), "a whole amount, e.g. 1500");
+            }
+        }
+    }
+    complete.then_some(Catalog { currency: currency.value.clone(), smallest_amount, offers: catalog? })
 }
 
 fn build_offers(builder: &mut Builder, sections: &[Located<OfferSection>]) -> Option<Vec<Offer>> {

@@ -808,6 +808,10 @@ impl<'b, 'a> Context<'b, 'a> {
                 self.builder.error_at(text, "a price cannot be negative", "an amount of zero or more");
                 None
             }
+            Ok(amount) if amount.cents() % self.catalog.smallest_amount.cents().max(1) != 0 => {
+                self.builder.error_at(text, format!("{} has no minor unit: amounts are whole", self.catalog.currency), "a whole amount, e.g. 1500");
+                None
+            }
             Ok(amount) => Some(amount),
             Err(message) => {
                 self.builder.error_at(text, message, "an amount with at most two decimals, e.g. 12.50");

@@ -5,6 +5,7 @@
 pub mod builder;
 pub mod catalog_file;
 pub mod countries;
+pub mod currencies;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
