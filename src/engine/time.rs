@@ -174,7 +174,7 @@ impl Duration {
             return Ok(Duration::ZERO); // `+0`: the format's own name for "same instant"
         }
         if text.starts_with('-') {
-            return Err(format!("`{text}` would go back in time; steps move forward only ({expected})"));
+            return Err(format!("`{text}` is negative: durations are zero or more ({expected})"));
         }
         let units = [('w', 7 * SECONDS_PER_DAY), ('d', SECONDS_PER_DAY), ('h', 3600), ('m', 60), ('s', 1)];
         let mut total: i64 = 0;

@@ -252,6 +252,11 @@ fn parse_days(value: &ParameterValue) -> Result<u32, String> {
     text.parse::<u32>().ok().filter(|days| *days <= 100_000).ok_or_else(|| format!("`{text}` is not a number of days (0 to 100000)"))
 }
 
+fn parse_licenses(value: &ParameterValue) -> Result<u32, String> {
+    let text = value.text()?;
+    text.parse::<u32>().ok().filter(|count| (1..=10_000).contains(count)).ok_or_else(|| format!("`{text}` is not a number of licenses (1 to 10000)"))
+}
+
 fn parse_bool(value: &ParameterValue) -> Result<bool, String> {
     match value.text()? {
         "true" => Ok(true),
@@ -480,7 +485,7 @@ pub static PARAMETERS: &[Parameter] = &[
         doc: "licenses of a Microsoft trial when the offer does not say (TRIAL-MS)",
         expected: "a number of licenses",
         apply: |p, v| {
-            p.microsoft_trial_licenses = parse_days(v)?.max(1);
+            p.microsoft_trial_licenses = parse_licenses(v)?;
             Ok(())
         },
         show: |p| p.microsoft_trial_licenses.to_string(),

@@ -47,7 +47,12 @@ impl<'a> Builder<'a> {
 
     /// An unknown name defined by the file (a customer, user, offer), with the nearest one.
     pub fn unknown_name<'n>(&mut self, located: &Located<String>, what: &str, known: impl IntoIterator<Item = &'n str> + Clone) {
-        self.unknown(located, what, known, "defined in this file");
+        let scope = match what {
+            "offer" => "in the catalog",
+            "built-in policy" => "built in",
+            _ => "defined in this file",
+        };
+        self.unknown(located, what, known, scope);
     }
 
     /// The id a file-defined name stands for; an unknown name is reported with the nearest

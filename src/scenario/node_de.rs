@@ -281,13 +281,7 @@ macro_rules! deserialize_integer {
                 Ok(value) => visitor.$visit::<DecodeError>(value).map_err(|e| e.at(self.node)),
                 Err(_) => Err(DecodeError::new(DecodeErrorKind::InvalidValue {
                     found: format!("the number {value}"),
-                    expected: if (<$target>::MAX as i128) <= 1_000_000 {
-                        format!("a whole number from {} to {}", <$target>::MIN, <$target>::MAX)
-                    } else if <$target>::MIN == 0 {
-                        "a whole number, zero or more, of a sensible size".to_string()
-                    } else {
-                        "a whole number of a sensible size".to_string()
-                    },
+                    expected: format!("a whole number from {} to {}", <$target>::MIN, <$target>::MAX),
                 }).at(self.node)),
             }
         }

@@ -39,6 +39,9 @@ fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
         Some(rest) => rest.to_vec(),
         None => bytes,
     };
+    if bytes.starts_with(&[0xFF, 0xFE, 0, 0]) || bytes.starts_with(&[0, 0, 0xFE, 0xFF]) {
+        return Err(Diagnostic::new(path, Position::NONE, "the file is UTF-32 text").expected("UTF-8 text (save the file as UTF-8)"));
+    }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Diagnostic::new(path, Position::NONE, "the file is UTF-16 text").expected("UTF-8 text (save the file as UTF-8)"));
     }

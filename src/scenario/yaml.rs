@@ -179,7 +179,17 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
                 Some(index) => text[..index].to_string(),
                 None => text,
             };
-            (format!("invalid YAML: {}", text.lines().next().unwrap_or("syntax error")), None)
+            let text = text.lines().next().unwrap_or("syntax error");
+            if text.contains("non-finite float") {
+                ("`.nan` and `.inf` are not numbers a scenario can use".to_string(), Some("a finite number".to_string()))
+            } else if text.contains("recursion limit exceeded") {
+                ("the document is nested too deeply".to_string(), Some(format!("at most {MAX_DEPTH} levels of nesting")))
+            } else if text.contains("mapping values are not allowed") {
+                // Usually an unquoted text with ": " in it (a description or a title).
+                (format!("invalid YAML: {text}"), Some("a text containing `: ` in quotes, e.g. `description: \"Note: ...\"`".to_string()))
+            } else {
+                (format!("invalid YAML: {text}"), None)
+            }
         }
     };
     YamlError { position, message, expected }
