@@ -77,7 +77,8 @@ fn every_bundled_file_is_valid_against_its_schema() {
 #[test]
 fn the_schema_rejects_unknown_keys_and_wrong_types() {
     let scenarios = validator(SchemaKind::Scenario);
-    for name in ["unknown-keys", "wrong-types", "duplicate-keys"] {
+    // bad-policy: a misspelt policy parameter (`cancel_window_montly`).
+    for name in ["unknown-keys", "wrong-types", "duplicate-keys", "bad-policy"] {
         let text = std::fs::read_to_string(root().join(format!("tests/inputs/invalid/{name}.yaml"))).unwrap();
         let Ok(node) = parse(&text) else { continue };
         assert!(!scenarios.is_valid(&to_json(&node)), "{name} should not match the schema");

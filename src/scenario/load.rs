@@ -758,11 +758,15 @@ impl<'b, 'a> Context<'b, 'a> {
             };
             return Some(Action::Suspend { subscription, reason });
         }
-        if let Some(name) = &step.reactivate {
-            return Some(Action::Reactivate { subscription: self.subscription(name)? });
+        let named = |action: &Located<NameOr<SubscriptionAction>>| match &action.value {
+            NameOr::Name(name) => Located { value: name.clone(), position: action.position, width: action.width },
+            NameOr::Full(full) => full.subscription.clone(),
+        };
+        if let Some(reactivate) = &step.reactivate {
+            return Some(Action::Reactivate { subscription: self.subscription(&named(reactivate))? });
         }
-        if let Some(name) = &step.cancel {
-            return Some(Action::Cancel { subscription: self.subscription(name)? });
+        if let Some(cancel) = &step.cancel {
+            return Some(Action::Cancel { subscription: self.subscription(&named(cancel))? });
         }
         if let Some(set) = &step.set_auto_renew {
             return Some(Action::SetAutoRenew { subscription: self.subscription(&set.subscription)?, enabled: set.enabled.value });

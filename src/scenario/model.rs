@@ -34,6 +34,8 @@ pub struct ScenarioFile {
     /// Default `csp-2020`.
     pub policy: Option<Located<String>>,
     /// Policy parameters to change for this scenario (`cspsim policies` lists them).
+    #[serde(default)]
+    #[schemars(schema_with = "policy_parameters_schema")]
     pub policy_overrides: Option<BTreeMap<Located<String>, Located<ParameterNode>>>,
     /// When the simulated clock starts: a UTC instant (`2020-07-22T09:00:00Z`) or a date
     /// (00:00Z).
@@ -131,10 +133,10 @@ pub struct StepSection {
     pub set_quantity: Option<Located<SetQuantityAction>>,
     /// A subscription name, or `{subscription, reason}`.
     pub suspend: Option<Located<NameOr<SuspendAction>>>,
-    /// A subscription name.
-    pub reactivate: Option<Located<String>>,
-    /// A subscription name (ISV SaaS subscriptions).
-    pub cancel: Option<Located<String>>,
+    /// A subscription name, or `{subscription}`.
+    pub reactivate: Option<Located<NameOr<SubscriptionAction>>>,
+    /// A subscription name, or `{subscription}` (ISV SaaS subscriptions).
+    pub cancel: Option<Located<NameOr<SubscriptionAction>>>,
     pub set_auto_renew: Option<Located<SetAutoRenewAction>>,
     /// A subscription name, or `{subscription, quantity, billing}`.
     pub convert_trial: Option<Located<NameOr<ConvertTrialAction>>>,
@@ -262,6 +264,13 @@ pub struct SuspendAction {
     pub subscription: Located<String>,
     /// Default `customer-request`.
     pub reason: Option<Located<ReasonName>>,
+}
+
+/// An action that names only its subscription, written as a mapping like the others.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionAction {
+    pub subscription: Located<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -463,6 +472,8 @@ pub struct PolicyFile {
     /// A built-in policy this one starts from; default csp-2020's values.
     pub extends: Option<Located<String>>,
     /// Parameter values (`cspsim policies` lists them).
+    #[serde(default)]
+    #[schemars(schema_with = "policy_parameters_schema")]
     pub parameters: Option<BTreeMap<Located<String>, Located<ParameterNode>>>,
 }
 
@@ -811,6 +822,21 @@ impl JsonSchema for StepTimeText {
             "anyOf": [{ "pattern": INSTANT_PATTERN }, { "pattern": DURATION_PATTERN }]
         })
     }
+}
+
+/// The policy parameters by name, from the same table the loader applies them with, so an
+/// editor completes their names and flags a misspelt one.
+fn policy_parameters_schema(generator: &mut SchemaGenerator) -> Schema {
+    let value = generator.subschema_for::<ParameterNode>();
+    let properties: serde_json::Map<String, serde_json::Value> = crate::policy::PARAMETERS
+        .iter()
+        .map(|parameter| {
+            let mut schema = value.clone();
+            schema.insert("description".into(), format!("{}. Expected: {}.", parameter.doc, parameter.expected).into());
+            (parameter.name.to_string(), schema.to_value())
+        })
+        .collect();
+    json_schema!({ "type": "object", "properties": properties, "additionalProperties": false })
 }
 
 impl JsonSchema for ParameterNode {
