@@ -132,6 +132,13 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         Ok(jobs) => jobs,
         Err(message) => return usage_error(&message),
     };
+    // Output places that cannot work are found before any work, not after the reports.
+    if let Some(junit) = args.junit.as_ref().filter(|junit| junit.is_dir()) {
+        return usage_error(&format!("--junit {}: is a folder; expected a file name, e.g. junit.xml", display_path(junit)));
+    }
+    if args.out.exists() && !args.out.is_dir() {
+        return usage_error(&format!("--out {}: is a file; expected a folder for the reports", display_path(&args.out)));
+    }
     let files = match discover(&args.paths) {
         Ok(files) => files,
         Err(message) => return usage_error(&message),

@@ -318,11 +318,21 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
             return EXIT_INVALID;
         }
     }
-    if let Some(detail) = detail
-        && let Err(error) = detail.commit()
-    {
-        eprintln!("{}", err.red(&format!("error: cannot write whatif_lines.csv: {error}")));
-        return EXIT_INVALID;
+    match detail {
+        Some(detail) => {
+            if let Err(error) = detail.commit() {
+                eprintln!("{}", err.red(&format!("error: cannot write whatif_lines.csv: {error}")));
+                return EXIT_INVALID;
+            }
+        }
+        None => {
+            // A whatif_lines.csv of an earlier --detail run would sit beside numbers it does
+            // not belong to.
+            let stale = args.out.join("whatif_lines.csv");
+            if stale.is_file() && std::fs::remove_file(&stale).is_ok() {
+                eprintln!("removed {} of an earlier --detail run", display_path(&stale));
+            }
+        }
     }
     say!("{}", summary_table(&labels, &comparisons));
     let mut written: Vec<String> = ["whatif.csv", "whatif_monthly.csv", "whatif.svg"].iter().map(|name| display_path(&args.out.join(name))).collect();
