@@ -115,6 +115,9 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
     let (Some(head), Some(catalog)) = (head, catalog) else {
         return Err(builder.diagnostics.finish());
     };
+    if head.scenario.value.trim().is_empty() {
+        builder.error_at(&head.scenario, "the scenario has no title", "a title that says what the scenario shows");
+    }
     let mut context = Context::new(&mut builder, path, &head, &catalog, options);
     let customers = context.customers(&customers);
     let steps_built = context.steps(&steps);
@@ -316,6 +319,9 @@ impl<'b, 'a> Context<'b, 'a> {
     fn customers(&mut self, decoded: &DecodedCustomers) -> (Vec<Customer>, bool) {
         let mut customers = Vec::new();
         for (name, section) in &decoded.0 {
+            if name.value.trim().is_empty() {
+                self.builder.error_at(name, "a customer needs a name", "a handle such as wingtip, used by the steps");
+            }
             let id = CustomerId(customers.len() as u32);
             self.customers.insert(name.value.clone(), id);
             let Some(section) = section else { continue };
@@ -1154,6 +1160,9 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
     }
     if section.id.value.trim().is_empty() {
         builder.error_at(&section.id, "the partner id is empty", "the partner's id, e.g. contoso");
+    }
+    for handle in section.users.keys().filter(|handle| handle.value.trim().is_empty()) {
+        builder.error_at(handle, "a user needs a name", "a handle such as ana, used by the steps' `by`");
     }
     for roles in section.users.values().filter(|roles| roles.value.0.is_empty()) {
         builder.error_at(roles, "a user with no roles can do nothing (ROLE-MATRIX: a user holds one or more roles)", "a role, or a list of roles");
