@@ -36,12 +36,19 @@ pub fn decode_catalog(builder: &mut Builder, node: &Node) -> Option<Catalog> {
     let head: Option<CatalogFile> = builder.decode(&head);
     let mut sections = Vec::new();
     let mut complete = true;
+    // Offers whose entry has errors: references to them are not reported again as unknown.
+    let mut reported: Vec<String> = Vec::new();
     match offers_node.map(|n| &n.value) {
         Some(NodeValue::Sequence(items)) => {
             for item in items {
                 match builder.decode::<Located<OfferSection>>(item) {
                     Some(section) => sections.push(section),
-                    None => complete = false,
+                    None => {
+                        complete = false;
+                        if let Some(NodeValue::Text(id)) = item.get("id").map(|id| &id.value) {
+                            reported.push(id.clone());
+                        }
+                    }
                 }
             }
         }
@@ -70,7 +77,7 @@ pub fn decode_catalog(builder: &mut Builder, node: &Node) -> Option<Catalog> {
         Some(2) => Money::from_cents(1),
         Some(_) => Money::from_cents(100),
     };
-    let catalog = build_offers(builder, &sections);
+    let catalog = build_offers(builder, &sections, &reported);
     if smallest_amount.cents() > 1 {
         for section in &sections {
             if Money::parse(&section.price.value.0).is_ok_and(|price| price.cents() % smallest_amount.cents() != 0) {
@@ -81,7 +88,7 @@ pub fn decode_catalog(builder: &mut Builder, node: &Node) -> Option<Catalog> {
     complete.then_some(Catalog { currency: currency.value.clone(), smallest_amount, offers: catalog? })
 }
 
-fn build_offers(builder: &mut Builder, sections: &[Located<OfferSection>]) -> Option<Vec<Offer>> {
+fn build_offers(builder: &mut Builder, sections: &[Located<OfferSection>], reported: &[String]) -> Option<Vec<Offer>> {
     let before = builder.diagnostics.len();
     let mut ids: BTreeMap<&str, (OfferId, u32)> = BTreeMap::new();
     for (index, section) in sections.iter().enumerate() {
@@ -96,6 +103,7 @@ fn build_offers(builder: &mut Builder, sections: &[Located<OfferSection>]) -> Op
     let lookup = |builder: &mut Builder, name: &Located<String>| -> Option<OfferId> {
         match ids.get(name.value.as_str()) {
             Some((id, _)) => Some(*id),
+            None if reported.contains(&name.value) => None,
             None => {
                 builder.unknown_name(name, "offer", known.iter().copied());
                 None
