@@ -145,8 +145,23 @@ fn window(line: &str, column: usize) -> (String, usize) {
 }
 
 /// Paths are shown with `/` whatever the platform, so messages and snapshots are stable.
+/// A path as a person reads it: `/` separators, and `folder/..` steps taken out
+/// (`scenarios/billing/../catalogs/x.yaml` is shown as `scenarios/catalogs/x.yaml`). Only for
+/// showing; files are opened by the path as given.
 pub fn display_path(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
+    use std::path::Component;
+    let mut parts: Vec<Component> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir if !parts.is_empty() => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let shown: std::path::PathBuf = parts.iter().collect();
+    shown.to_string_lossy().replace('\\', "/")
 }
 
 /// Every error of one file (or several), in file and position order.
