@@ -148,6 +148,7 @@ impl DecodeError {
 
     pub fn expected(&self) -> Option<String> {
         match &self.kind {
+            DecodeErrorKind::UnknownKey { expected, .. } if expected.is_empty() => Some("no keys: an empty mapping, `{}`".to_string()),
             DecodeErrorKind::UnknownKey { expected, .. } | DecodeErrorKind::UnknownVariant { expected, .. } => Some(format!("one of: {}", expected.join(", "))),
             DecodeErrorKind::InvalidType { expected, .. } | DecodeErrorKind::InvalidValue { expected, .. } => Some(expected.clone()),
             DecodeErrorKind::MissingKey { key, .. } => Some(format!("a `{key}:` entry in this mapping")),
@@ -398,7 +399,8 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
 
     fn deserialize_struct<V: Visitor<'de>>(self, name: &'static str, fields: &'static [&'static str], visitor: V) -> Result<V::Value, DecodeError> {
         let NodeValue::Mapping(entries) = &self.node.value else {
-            return Err(self.invalid_type(&format!("a mapping with keys {}", fields.join(", "))));
+            let expected = if fields.is_empty() { "an empty mapping, `{}`".to_string() } else { format!("a mapping with keys {}", fields.join(", ")) };
+            return Err(self.invalid_type(&expected));
         };
         let context_phrase = struct_context(name);
         // Unknown keys are recorded and left out, so decoding goes on and finds the rest.
