@@ -432,8 +432,8 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
             return EXIT_INVALID;
         }
     };
-    say!("{}", crate::explain::timeline(&outcome, &display_path(&args.scenario)));
     let verdict = crate::expect::evaluate(&outcome, &loaded.expectations);
+    say!("{}", crate::explain::timeline(&outcome, &display_path(&args.scenario), &verdict.failures));
     if verdict.failures.is_empty() {
         sayln!("\n{} expectation{} hold{}.", verdict.checks, if verdict.checks == 1 { "" } else { "s" }, if verdict.checks == 1 { "s" } else { "" });
         EXIT_OK

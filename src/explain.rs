@@ -21,7 +21,8 @@ fn write_line(out: &mut String, outcome: &Outcome, line: &crate::engine::observe
     );
 }
 
-pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
+/// The timeline; each failed expectation is shown at the end of its step, where it failed.
+pub fn timeline(outcome: &Outcome, shown_path: &str, failures: &[crate::expect::Failure]) -> String {
     let mut out = String::new();
     let policy = &outcome.script.policy;
     let changed = crate::policy::builtin::find(&policy.name).map(|base| policy.differences_from(&base)).unwrap_or_default();
@@ -33,6 +34,11 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
     let _ = writeln!(out, "{}\n  {} (policy {}{overrides})\n", outcome.title, shown_path, outcome.policy);
     let _ = writeln!(out, "  Each event shows its instant, whether a step's action or the clock made it, its kind, result and rule.\n");
     let mut next_step = 0;
+    let step_failures = |out: &mut String, index: usize| {
+        for failure in failures.iter().filter(|failure| failure.step == index) {
+            let _ = writeln!(out, "  FAIL {}", failure.render(shown_path));
+        }
+    };
     let print_step = |out: &mut String, index: usize| {
         let step = &outcome.steps[index];
         let what = match step.action {
@@ -49,6 +55,9 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
                 format!("{by}{action} -> {result}")
             }
         };
+        if index > 0 {
+            step_failures(out, index - 1);
+        }
         let line = if step.line == 0 { "generated".to_string() } else { format!("line {}", step.line) };
         let _ = writeln!(out, "\n-- step {} ({line}) at {}: {what}", index + 1, step.at);
     };
@@ -82,6 +91,9 @@ pub fn timeline(outcome: &Outcome, shown_path: &str) -> String {
     while next_step < outcome.steps.len() {
         print_step(&mut out, next_step);
         next_step += 1;
+    }
+    if next_step > 0 {
+        step_failures(&mut out, next_step - 1);
     }
     if !outcome.not_invoiced.is_empty() {
         let _ = writeln!(out, "\nNot invoiced yet (on the next billing date):");
