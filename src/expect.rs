@@ -21,7 +21,12 @@ use crate::scenario::diagnostic::Position;
 pub enum Expectation {
     Ok,
     Rejected(Code),
-    Browse { available: Vec<OfferId>, unavailable: Vec<(OfferId, Code)>, hidden: Vec<OfferId> },
+    /// Each offer with the place it is named (a failure points there).
+    Browse {
+        available: Vec<(Position, OfferId)>,
+        unavailable: Vec<(Position, OfferId, Code)>,
+        hidden: Vec<(Position, OfferId)>,
+    },
 }
 
 /// The subscription fields a check can name: the columns of `subscriptions.csv` but the id.
@@ -175,9 +180,10 @@ fn evaluate_expect(outcome: &Outcome, index: usize, line: u32, detail_line: u32,
         None => "ok".to_string(),
         Some((code, rule)) => format!("rejected {} ({})", code.name(), rule.id()),
     };
-    let fail = |failures: &mut Vec<Failure>, field: String, expected: String, actual: String| {
+    let fail_at = |failures: &mut Vec<Failure>, detail_line: u32, field: String, expected: String, actual: String| {
         failures.push(Failure { line, detail_line, step: index, field, expected, actual });
     };
+    let fail = |failures: &mut Vec<Failure>, field: String, expected: String, actual: String| fail_at(failures, detail_line, field, expected, actual);
     match expectation {
         Expectation::Ok => {
             if result.refusal.is_some() {
@@ -191,29 +197,41 @@ fn evaluate_expect(outcome: &Outcome, index: usize, line: u32, detail_line: u32,
             }
         }
         Expectation::Browse { available, unavailable, hidden } => {
-            for offer in hidden {
+            for (position, offer) in hidden {
                 let name = &outcome.script.catalog.offer(*offer).id;
                 if let Some(entry) = result.listing.iter().find(|l| l.offer == *offer) {
                     let actual = match entry.refusal {
                         None => "listed as available".to_string(),
                         Some((code, _)) => format!("listed as unavailable {}", code.name()),
                     };
-                    fail(failures, format!("expect.hidden.{name}"), "not listed".into(), actual);
+                    fail_at(failures, position.line, format!("expect.hidden.{name}"), "not listed".into(), actual);
                 }
             }
             let listed = |offer: OfferId| result.listing.iter().find(|l| l.offer == offer);
-            for offer in available {
+            for (position, offer) in available {
                 let name = &outcome.script.catalog.offer(*offer).id;
                 match listed(*offer) {
                     Some(entry) if entry.refusal.is_none() => {}
                     Some(entry) => {
                         let (code, rule) = entry.refusal.expect("checked above");
-                        fail(failures, format!("expect.available.{name}"), "available".into(), format!("unavailable {} ({})", code.name(), rule.id()));
+                        fail_at(
+                            failures,
+                            position.line,
+                            format!("expect.available.{name}"),
+                            "available".into(),
+                            format!("unavailable {} ({})", code.name(), rule.id()),
+                        );
                     }
-                    None => fail(failures, format!("expect.available.{name}"), "available".into(), "not listed for this customer and filter".into()),
+                    None => fail_at(
+                        failures,
+                        position.line,
+                        format!("expect.available.{name}"),
+                        "available".into(),
+                        "not listed for this customer and filter".into(),
+                    ),
                 }
             }
-            for (offer, code) in unavailable {
+            for (position, offer, code) in unavailable {
                 let name = &outcome.script.catalog.offer(*offer).id;
                 let actual = match listed(*offer) {
                     Some(entry) => match entry.refusal {
@@ -223,7 +241,7 @@ fn evaluate_expect(outcome: &Outcome, index: usize, line: u32, detail_line: u32,
                     },
                     None => "not listed for this customer and filter".to_string(),
                 };
-                fail(failures, format!("expect.unavailable.{name}"), format!("unavailable {}", code.name()), actual);
+                fail_at(failures, position.line, format!("expect.unavailable.{name}"), format!("unavailable {}", code.name()), actual);
             }
         }
     }

@@ -861,14 +861,17 @@ impl<'b, 'a> Context<'b, 'a> {
                             );
                             return None;
                         }
-                        let available: Vec<Option<OfferId>> = available.iter().flatten().map(|o| self.offer(o)).collect();
+                        let available: Vec<Option<(Position, OfferId)>> =
+                            available.iter().flatten().map(|o| self.offer(o).map(|id| (o.position, id))).collect();
                         let mut pairs = Vec::new();
                         for (offer, code) in unavailable.iter().flatten() {
+                            let position = offer.position;
                             let offer = self.offer(offer);
                             let code = self.code(code);
-                            pairs.push(offer.zip(code));
+                            pairs.push(offer.zip(code).map(|(offer, code)| (position, offer, code)));
                         }
-                        let hidden: Vec<Option<OfferId>> = detail.hidden.iter().flatten().map(|o| self.offer(o)).collect();
+                        let hidden: Vec<Option<(Position, OfferId)>> =
+                            detail.hidden.iter().flatten().map(|o| self.offer(o).map(|id| (o.position, id))).collect();
                         Expectation::Browse {
                             available: available.into_iter().collect::<Option<_>>()?,
                             unavailable: pairs.into_iter().collect::<Option<_>>()?,
