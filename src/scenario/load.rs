@@ -381,10 +381,14 @@ impl<'b, 'a> Context<'b, 'a> {
         if segments.is_empty() {
             segments.push((crate::engine::catalog::Segment::Commercial, 1));
         }
+        // Each sum is reported at its first entry: the list it is about.
+        let first_country = section.countries.iter().flatten().map(|(code, _)| code.position).min_by_key(|p| (p.line, p.column));
+        let first_segment = section.segments.iter().flatten().map(|(segment, _)| segment.position).min_by_key(|p| (p.line, p.column));
+        let first_purchase = section.purchases.first().map(|purchase| purchase.position);
         for (what, total, at) in [
-            ("countries", countries.iter().map(|(_, w)| u64::from(*w)).sum::<u64>(), section.position),
-            ("segments", segments.iter().map(|(_, w)| u64::from(*w)).sum::<u64>(), section.position),
-            ("purchases", section.purchases.iter().map(|p| u64::from(p.weight.value)).sum::<u64>(), section.position),
+            ("countries", countries.iter().map(|(_, w)| u64::from(*w)).sum::<u64>(), first_country.unwrap_or(section.position)),
+            ("segments", segments.iter().map(|(_, w)| u64::from(*w)).sum::<u64>(), first_segment.unwrap_or(section.position)),
+            ("purchases", section.purchases.iter().map(|p| u64::from(p.weight.value)).sum::<u64>(), first_purchase.unwrap_or(section.position)),
         ] {
             if total == 0 {
                 self.builder.report(
