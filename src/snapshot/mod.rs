@@ -40,10 +40,20 @@ pub fn snapshot_path(root: &SnapshotRoot, scenario: &Path, display: &str) -> Opt
     });
     match (root, located) {
         (SnapshotRoot::Folder(folder), Some((_, below))) => Some(folder.join(below).with_extension("snap")),
-        (SnapshotRoot::Folder(folder), None) => Some(folder.join(display).with_extension("snap")),
+        // Outside a `scenarios/` folder the path from the working folder is mirrored, so the
+        // snapshot does not depend on which other paths a run was given.
+        (SnapshotRoot::Folder(folder), None) => Some(folder.join(from_working_folder(scenario).unwrap_or_else(|| display.into())).with_extension("snap")),
         (SnapshotRoot::Beside, Some((base, below))) => Some(base.join("snapshots").join(below).with_extension("snap")),
         (SnapshotRoot::Beside, None) => None,
     }
+}
+
+/// A scenario's path relative to the working folder, without `.` or `..` steps; `None` when
+/// it is not inside the working folder.
+fn from_working_folder(scenario: &Path) -> Option<PathBuf> {
+    let here = std::fs::canonicalize(std::env::current_dir().ok()?).ok()?;
+    let resolved = std::fs::canonicalize(scenario).ok()?;
+    resolved.strip_prefix(&here).ok().map(Path::to_path_buf)
 }
 
 /// The folder holding the nearest `scenarios/` folder above a file, and the file's path below
