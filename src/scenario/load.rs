@@ -570,6 +570,13 @@ impl<'b, 'a> Context<'b, 'a> {
                 self.builder.error_at(by, "a step without an action takes no `by`", "an action (buy, suspend, ...) or no `by`");
                 None
             }
+            (Some(by), None) => {
+                // The action had errors of its own; a misspelt user is still worth reporting now.
+                if !actions.iter().any(|(name, _)| matches!(*name, "set_price" | "record_usage")) {
+                    let _ = self.user(by);
+                }
+                None
+            }
             (None, Some(action)) if partner_action => {
                 self.builder.report(
                     Diagnostic::new(self.builder.file, step.position, format!("`{}` needs `by`: the partner user taking the action", action.name()))
