@@ -73,6 +73,12 @@ impl<O: Observer> World<'_, O> {
             });
             self.suspend_one(addon, reason, true)?;
         }
+        // A retention period of 0 days ends when it begins: deleted at once (after the add-ons
+        // were suspended and credited like the base), not at the next step, whose checks would
+        // otherwise see it suspended or not by chance of layout.
+        if self.sub(id).deletion_at == Some(self.now) {
+            self.delete(id, Rule::SuspendRetention, "its retention period is 0 days");
+        }
         Ok(StepResult::default())
     }
 
@@ -91,13 +97,7 @@ impl<O: Observer> World<'_, O> {
             });
         }
         self.schedule_retention_deletion(id)?;
-        self.suspension_credit(id)?;
-        if self.sub(id).deletion_at == Some(now) {
-            // A retention period of 0 days ends when it begins: deleted at once, not at the next
-            // step (whose checks would otherwise see it suspended, or not, by chance of layout).
-            self.delete(id, Rule::SuspendRetention, "its retention period is 0 days");
-        }
-        Ok(())
+        self.suspension_credit(id)
     }
 
     /// SUSPEND-CREDIT, BILL-SUSPEND-CREDIT: suspending is how a license subscription is
