@@ -139,6 +139,9 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     if args.out.exists() && !args.out.is_dir() {
         return usage_error(&format!("--out {}: is a file; expected a folder for the reports", display_path(&args.out)));
     }
+    if let Some(snapshots) = args.snapshots.as_ref().filter(|folder| folder.exists() && !folder.is_dir()) {
+        return usage_error(&format!("--snapshots {}: is a file; expected the folder of snapshots", display_path(snapshots)));
+    }
     let files = match discover(&args.paths) {
         Ok(files) => files,
         Err(message) => return usage_error(&message),
@@ -349,8 +352,14 @@ fn accept(args: &AcceptArgs) -> u8 {
         Ok(files) => files,
         Err(message) => return usage_error(&message),
     };
+    if files.is_empty() {
+        return usage_error(&format!(
+            "no scenario files (.yaml or .yml) under {}; give the scenarios (or their folder) whose pending snapshots to accept",
+            paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")
+        ));
+    }
     let root = args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder);
-    let (mut accepted, mut refused) = (Vec::new(), 0);
+    let (mut accepted, mut refused, mut invalid) = (Vec::new(), 0, 0);
     for file in &files {
         let Some(snapshot) = snapshot_path(&root, &file.path, &file.display) else {
             continue;
@@ -361,10 +370,19 @@ fn accept(args: &AcceptArgs) -> u8 {
         }
         // Only what the scenario gives now is accepted: a pending file left from before the
         // scenario changed, or edited by hand, would put a wrong expectation in place.
-        if let Err(reason) = pending_matches_the_scenario(file, &pending) {
-            eprintln!("error: not accepted: {}: {reason}", display_path(&pending));
-            refused += 1;
-            continue;
+        match pending_matches_the_scenario(file, &pending) {
+            Ok(()) => {}
+            Err(PendingRefused::Differs(reason)) => {
+                eprintln!("error: not accepted: {}: {reason}", display_path(&pending));
+                refused += 1;
+                continue;
+            }
+            Err(PendingRefused::InvalidScenario(diagnostics)) => {
+                eprint!("{}", diagnostics.render());
+                eprintln!("error: not accepted: {}: its scenario has input errors (above)", display_path(&pending));
+                invalid += 1;
+                continue;
+            }
         }
         match accept_one(&pending) {
             Ok(done) => accepted.push(done),
@@ -377,19 +395,29 @@ fn accept(args: &AcceptArgs) -> u8 {
     sayln!("{} snapshot{} accepted", accepted.len(), if accepted.len() == 1 { "" } else { "s" });
     if refused > 0 {
         eprintln!("{refused} pending snapshot{} not accepted: run `cspsim check` to write them again from the scenarios", if refused == 1 { "" } else { "s" });
+    }
+    if invalid > 0 {
+        return EXIT_INVALID;
+    }
+    if refused > 0 {
         return EXIT_FAILED;
     }
     EXIT_OK
 }
 
+enum PendingRefused {
+    Differs(String),
+    InvalidScenario(crate::scenario::diagnostic::Diagnostics),
+}
+
 /// Runs the scenario again and compares its outcome with the pending snapshot.
-fn pending_matches_the_scenario(file: &crate::suite::ScenarioFile, pending: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(pending).map_err(|error| format!("cannot read it: {error}"))?;
-    let loaded = load_scenario(&file.path, &file.display, &LoadOptions::default())
-        .map_err(|diagnostics| format!("{} has {} input error(s); fix them first", display_path(&file.path), diagnostics.len()))?;
-    let outcome = record_scenario(&loaded, Limits::default()).map_err(|error| format!("{} does not run: {error}", display_path(&file.path)))?;
+fn pending_matches_the_scenario(file: &crate::suite::ScenarioFile, pending: &Path) -> Result<(), PendingRefused> {
+    let text = std::fs::read_to_string(pending).map_err(|error| PendingRefused::Differs(format!("cannot read it: {error}")))?;
+    let loaded = load_scenario(&file.path, &file.display, &LoadOptions::default()).map_err(PendingRefused::InvalidScenario)?;
+    let outcome = record_scenario(&loaded, Limits::default()).map_err(|error| PendingRefused::InvalidScenario(crate::suite::runtime_error(&loaded, &error)))?;
     if crate::snapshot::contents(&text) != outcome.to_yaml().trim_end() {
-        return Err(format!("it does not match what {} gives now (the scenario changed, or the file was edited)", display_path(&file.path)));
+        let reason = format!("it does not match what {} gives now (the scenario changed, or the file was edited)", display_path(&file.path));
+        return Err(PendingRefused::Differs(reason));
     }
     Ok(())
 }

@@ -52,8 +52,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
         let mut files = Vec::new();
         walk(path, &mut files).map_err(|error| format!("{}: cannot read the folder: {error}", display_path(path)))?;
         files.sort();
+        // A link to a file that the walk also reaches directly stands aside for it: the real
+        // file's path names its snapshot and resolves its relative catalog.
+        let is_link = |file: &Path| std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink());
+        let reached_directly: std::collections::BTreeSet<PathBuf> =
+            files.iter().filter(|file| !is_link(file)).filter_map(|file| std::fs::canonicalize(file).ok()).collect();
         for file in files {
-            if is_shared_document(&file) || !first_time(&file) {
+            let shadowed = is_link(&file) && std::fs::canonicalize(&file).is_ok_and(|target| reached_directly.contains(&target));
+            if shadowed || is_shared_document(&file) || !first_time(&file) {
                 continue;
             }
             let relative = file.strip_prefix(path).unwrap_or(&file);
