@@ -83,8 +83,18 @@ pub fn variants(policies: &[String], sets: &[String]) -> Result<Vec<Variant>, St
         if values.is_empty() {
             return Err(format!("error: `--set {set}`: no values\n"));
         }
-        if let Some(twice) = values.iter().enumerate().find(|(index, value)| values[..*index].contains(value)).map(|(_, value)| value) {
-            return Err(format!("error: `--set {set}`: the value `{twice}` is given twice\n"));
+        // Values are compared as the policy reads them: `24h` and `1d` are the same variant.
+        let mut read: Vec<(String, &str)> = Vec::new();
+        for value in &values {
+            let mut check = variants[0].policy.clone();
+            known
+                .apply_to(&mut check, &ParameterValue::Text((*value).to_string()))
+                .map_err(|message| format!("error: `--set {set}`: {message} (expected {})\n", known.expected))?;
+            let meaning = check.show(known.name).unwrap_or_default();
+            if let Some((_, first)) = read.iter().find(|(earlier, _)| *earlier == meaning) {
+                return Err(format!("error: `--set {set}`: `{value}` is the same value as `{first}`\n"));
+            }
+            read.push((meaning, value));
         }
         if variants.len() * values.len() > MAX_VARIANTS {
             return Err(format!(
@@ -251,6 +261,9 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         Ok(files) => files,
         Err(message) => return usage_error(&message),
     };
+    if files.is_empty() {
+        return usage_error(&format!("no scenario files (.yaml or .yml) under {}", args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")));
+    }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
     let limits = Limits { max_events: args.max_events };
     // Load everything first: every input error of every file is reported before any work.
@@ -501,7 +514,8 @@ mod tests {
         );
         assert!(refused(&["nce-2022", "nce-2022"], &[]).contains("already compared"));
         assert!(refused(&[], &["cancel_window_monthly=24h", "cancel_window_monthly=72h"]).contains("already swept"));
-        assert!(refused(&[], &["cancel_window_monthly=24h,24h"]).contains("given twice"));
+        assert!(refused(&[], &["cancel_window_monthly=24h,24h"]).contains("the same value"));
+        assert!(refused(&[], &["cancel_window_monthly=24h,1d"]).contains("the same value"));
         let many: Vec<String> = (1..=300).map(|days| days.to_string()).collect();
         assert!(refused(&[], &[&format!("retention_days={}", many.join(","))]).contains("too many"));
     }
