@@ -118,6 +118,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
     if head.scenario.value.trim().is_empty() {
         builder.error_at(&head.scenario, "the scenario has no title", "a title that says what the scenario shows");
     }
+    refuse_control_characters(&mut builder, &head.scenario, "the title");
     let mut context = Context::new(&mut builder, path, &head, &catalog, options);
     let customers = context.customers(&customers);
     let steps_built = context.steps(&steps);
@@ -322,6 +323,7 @@ impl<'b, 'a> Context<'b, 'a> {
             if name.value.trim().is_empty() {
                 self.builder.error_at(name, "a customer needs a name", "a handle such as wingtip, used by the steps");
             }
+            refuse_control_characters(self.builder, name, "a customer handle");
             let id = CustomerId(customers.len() as u32);
             self.customers.insert(name.value.clone(), id);
             let Some(section) = section else { continue };
@@ -658,6 +660,9 @@ impl<'b, 'a> Context<'b, 'a> {
 
     fn define(&mut self, name: &Option<Located<String>>, index: usize) -> Option<HandleId> {
         let name = name.as_ref()?;
+        if !refuse_control_characters(self.builder, name, "a subscription name") {
+            return None;
+        }
         if let Some(info) = self.defined.get(&name.value) {
             let message = format!("`{}` already names a subscription (step {}, line {})", name.value, info.step + 1, info.line);
             self.builder.error_at(name, message, "a name used once");
@@ -1175,9 +1180,13 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
     if section.id.value.trim().is_empty() {
         builder.error_at(&section.id, "the partner id is empty", "the partner's id, e.g. contoso");
     }
-    for handle in section.users.keys().filter(|handle| handle.value.trim().is_empty()) {
-        builder.error_at(handle, "a user needs a name", "a handle such as ana, used by the steps' `by`");
+    for handle in section.users.keys() {
+        if handle.value.trim().is_empty() {
+            builder.error_at(handle, "a user needs a name", "a handle such as ana, used by the steps' `by`");
+        }
+        refuse_control_characters(builder, handle, "a user handle");
     }
+    refuse_control_characters(builder, &section.id, "the partner id");
     for roles in section.users.values().filter(|roles| roles.value.0.is_empty()) {
         builder.error_at(roles, "a user with no roles can do nothing (ROLE-MATRIX: a user holds one or more roles)", "a role, or a list of roles");
     }
@@ -1201,4 +1210,12 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
         })
         .collect();
     Partner { id: section.id.value.clone(), program, cloud, billing_day: billing_day.clamp(1, 28), users }
+}
+
+/// Names and titles end up in terminals, CSV files and XML: a control character there (an
+/// escape sequence, a bell) would act instead of being read. Returns whether the text is clean.
+fn refuse_control_characters(builder: &mut Builder, text: &Located<String>, what: &str) -> bool {
+    let Some(bad) = text.value.chars().find(|c| c.is_control()) else { return true };
+    builder.error_at(text, format!("{what} contains the control character U+{:04X}", u32::from(bad)), "printable text");
+    false
 }
