@@ -423,6 +423,9 @@ fn pending_matches_the_scenario(file: &crate::suite::ScenarioFile, pending: &Pat
 }
 
 fn explain(args: &ExplainArgs, err: Style) -> u8 {
+    if args.scenario.is_file() && !crate::suite::has_scenario_extension(&args.scenario) {
+        return usage_error(&format!("{}: not a scenario file: expected a file ending in .yaml or .yml", display_path(&args.scenario)));
+    }
     let display = args.scenario.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut options = LoadOptions::default();
     if let Some(name) = &args.policy {

@@ -149,6 +149,8 @@ pub fn evaluate(outcome: &Outcome, expectations: &[StepExpectations]) -> Verdict
             }
         }
     }
+    // In the order a person reads the file.
+    verdict.failures.sort_by_key(|failure| (failure.step, failure.detail_line));
     verdict
 }
 

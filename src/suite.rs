@@ -113,7 +113,7 @@ fn walk_once(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut std::collect
     Ok(())
 }
 
-fn has_scenario_extension(path: &Path) -> bool {
+pub(crate) fn has_scenario_extension(path: &Path) -> bool {
     matches!(path.extension().and_then(|extension| extension.to_str()), Some("yaml" | "yml"))
 }
 

@@ -593,7 +593,7 @@ impl<'b, 'a> Context<'b, 'a> {
             expectations.expect = self.expectation(expect, action.as_ref(), !actions.is_empty());
         }
         if let Some(check) = &step.check {
-            expectations.checks = self.checks(check);
+            expectations.checks = self.checks(check, at);
         }
         (Step { at, actor, action }, expectations)
     }
@@ -911,7 +911,7 @@ impl<'b, 'a> Context<'b, 'a> {
         Some((expect.position, expectation))
     }
 
-    fn checks(&mut self, check: &Located<CheckSection>) -> Vec<Check> {
+    fn checks(&mut self, check: &Located<CheckSection>, at: Instant) -> Vec<Check> {
         let mut checks = Vec::new();
         for (name, fields) in check.subscriptions.iter().flatten() {
             let subscription = self.subscription(name);
@@ -934,6 +934,18 @@ impl<'b, 'a> Context<'b, 'a> {
                     None
                 }
             };
+            // An invoice is issued at 00:00 of its date: one dated after the step's instant, or
+            // before the start, can never be on the list the check looks at.
+            if let Some(date) = date
+                && (date > at.date() || date < self.start.date())
+            {
+                let when = if date > at.date() { format!("after this step ({at})") } else { format!("before the scenario starts ({})", self.start) };
+                self.builder.error_at(
+                    &invoice.date,
+                    format!("the invoice of {} is {when}: it is not issued yet", invoice.date.value),
+                    "the date of an invoice issued by this step's instant",
+                );
+            }
             if let Some(date) = date
                 && date.day() != self.partner.billing_day
             {

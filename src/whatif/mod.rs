@@ -36,7 +36,10 @@ pub fn resolve_policy(name: &str) -> Result<Policy, String> {
     if path.is_file() {
         return crate::scenario::policy_file::load_policy_file(path).map_err(|d| d.render());
     }
-    let suggestion = crate::scenario::suggest::nearest(name, crate::policy::builtin::names()).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+    let suggestion = crate::scenario::suggest::nearest(name, crate::policy::builtin::names())
+        .or_else(|| crate::policy::builtin::names().find(|builtin| builtin.starts_with(name)))
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
     Err(format!(
         "error: `{name}` is neither a built-in policy ({}) nor a policy file{suggestion}\n",
         crate::policy::builtin::names().collect::<Vec<_>>().join(", ")
