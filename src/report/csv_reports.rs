@@ -31,6 +31,12 @@ fn create(folder: &Path, name: &str, header: Vec<&'static str>) -> std::io::Resu
 /// Writes every report into `folder`. Each file is complete or absent.
 pub fn write_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(folder)?;
+    // The six files are a set: a place that cannot take one of them is found before any of
+    // them is replaced.
+    if let Some(blocked) = FILES.iter().map(|name| folder.join(name)).find(|path| path.is_dir()) {
+        let message = format!("{} is a folder, not a file", crate::scenario::diagnostic::display_path(&blocked));
+        return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, message));
+    }
     let mut summary = create(folder, "summary.csv", vec!["scenario", "file", "policy", "status", "steps", "checks", "failures", "title", "snapshot"])?;
     let mut events = create(folder, "events.csv", with_scenario(&EVENT_COLUMNS))?;
     let mut subscriptions = create(folder, "subscriptions.csv", with_scenario(&SUBSCRIPTION_COLUMNS))?;

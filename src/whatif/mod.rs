@@ -307,25 +307,42 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
             return EXIT_INVALID;
         }
     };
+    let mut stopped = vec![false; scenarios.len()];
     for variant in &variants {
-        for (comparison, scenario) in comparisons.iter_mut().zip(&scenarios) {
+        for ((comparison, scenario), stopped) in comparisons.iter_mut().zip(&scenarios).zip(stopped.iter_mut()) {
+            if *stopped {
+                continue;
+            }
             let scenario = scenario.under_policy(&variant.policy, &variant.sweep);
             let lines = detail.as_mut().map(|file| LinesOut { out: file.writer(), variant: &variant.label, scenario: &scenario.display });
             match pool.install(|| simulate(&scenario, limits, &progress, lines)) {
                 Ok(metrics) => comparison.results.push(metrics),
                 Err(error) => {
-                    progress.finish_and_clear();
-                    let message = match &error {
-                        SimulationError::Engine(error) => crate::suite::runtime_error(&scenario, error).render(),
-                        other => format!("error: {}: {other}\n", display_path(&scenario.path)),
-                    };
-                    eprint!("{}", err.red(&message));
-                    return EXIT_INVALID;
+                    progress.suspend(|| {
+                        let message = match &error {
+                            SimulationError::Engine(error) => crate::suite::runtime_error(&scenario, error).render(),
+                            other => format!("error: {}: {other}\n", display_path(&scenario.path)),
+                        };
+                        eprint!("{}", err.red(&message));
+                    });
+                    if detail.is_some() {
+                        // Its lines are already in whatif_lines.csv; a partial file is not kept.
+                        progress.finish_and_clear();
+                        eprintln!("{}", err.red("error: the what-if run stopped; nothing was written"));
+                        return EXIT_INVALID;
+                    }
+                    // Its numbers would be partial: the scenario is left out, the others compared.
+                    *stopped = true;
+                    invalid += 1;
                 }
             }
         }
     }
     progress.finish_and_clear();
+    let comparisons: Vec<ScenarioComparison> = comparisons.into_iter().zip(&stopped).filter(|(_, stopped)| !**stopped).map(|(c, _)| c).collect();
+    if comparisons.is_empty() {
+        return EXIT_INVALID;
+    }
     let labels: Vec<String> = variants.iter().map(|v| v.label.clone()).collect();
     match write_outputs(&args.out, &labels, &comparisons) {
         Ok(()) => {}
@@ -358,7 +375,7 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     let last = written.pop().expect("at least one file");
     sayln!("wrote {} and {last}", written.join(", "));
     if invalid > 0 {
-        eprintln!("{}", err.red(&format!("{invalid} invalid file{} left out of the comparison (errors above)", if invalid == 1 { "" } else { "s" })));
+        eprintln!("{}", err.red(&format!("{invalid} file{} left out of the comparison (errors above)", if invalid == 1 { "" } else { "s" })));
         return EXIT_INVALID;
     }
     EXIT_OK
