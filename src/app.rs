@@ -147,7 +147,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         Err(message) => return usage_error(&message),
     };
     if files.is_empty() {
-        return usage_error(&format!("no scenario files (.yaml or .yml) under {}", args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")));
+        return usage_error(&crate::suite::no_scenario_files(&args.paths));
     }
     // CI systems set CI=true (or 1); CI=false or CI=0 is how one says "not CI".
     let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
@@ -176,17 +176,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     for run in &runs {
         print_run(&mut stdout, run, args.quiet, out, err);
     }
-    let expected: std::collections::BTreeSet<std::path::PathBuf> =
-        files.iter().filter_map(|file| snapshot_path(&options.snapshots, &file.path, &file.display)).collect();
-    let unreferenced: std::collections::BTreeSet<std::path::PathBuf> =
-        args.paths.iter().filter(|path| path.is_dir()).flat_map(|folder| crate::snapshot::unreferenced(&options.snapshots, folder, &expected)).collect();
-    for snapshot in &unreferenced {
-        let _ = writeln!(
-            stdout,
-            "{}",
-            out.yellow(&format!("warning: {} belongs to no scenario: delete it if its scenario was removed or renamed", display_path(snapshot)))
-        );
-    }
+    warn_unreferenced_snapshots(&mut stdout, &args.paths, &files, &options.snapshots, out);
     let (mut exit, mut report_error) = (EXIT_OK, None);
     let reports_written = match write_reports(&args.out, &runs) {
         Ok(_) => true,
@@ -251,6 +241,17 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         exit = EXIT_INVALID;
     }
     exit
+}
+
+/// Snapshots in the snapshot folders of the run's folders that no scenario owns any more.
+fn warn_unreferenced_snapshots(out: &mut impl Write, paths: &[std::path::PathBuf], files: &[crate::suite::ScenarioFile], root: &SnapshotRoot, style: Style) {
+    let expected: std::collections::BTreeSet<std::path::PathBuf> = files.iter().filter_map(|file| snapshot_path(root, &file.path, &file.display)).collect();
+    let unreferenced: std::collections::BTreeSet<std::path::PathBuf> =
+        paths.iter().filter(|path| path.is_dir()).flat_map(|folder| crate::snapshot::unreferenced(root, folder, &expected)).collect();
+    for snapshot in &unreferenced {
+        let warning = format!("warning: {} belongs to no scenario: delete it if its scenario was removed or renamed", display_path(snapshot));
+        let _ = writeln!(out, "{}", style.yellow(&warning));
+    }
 }
 
 fn write_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<()> {
@@ -353,10 +354,7 @@ fn accept(args: &AcceptArgs) -> u8 {
         Err(message) => return usage_error(&message),
     };
     if files.is_empty() {
-        return usage_error(&format!(
-            "no scenario files (.yaml or .yml) under {}; give the scenarios (or their folder) whose pending snapshots to accept",
-            paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")
-        ));
+        return usage_error(&format!("{}; give the scenarios (or their folder) whose pending snapshots to accept", crate::suite::no_scenario_files(&paths)));
     }
     let root = args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder);
     let (mut accepted, mut refused, mut invalid) = (Vec::new(), 0, 0);

@@ -113,6 +113,11 @@ fn walk_once(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut std::collect
     Ok(())
 }
 
+/// What to say when the paths of a command hold no scenario file.
+pub fn no_scenario_files(paths: &[PathBuf]) -> String {
+    format!("no scenario files (.yaml or .yml) under {}", paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", "))
+}
+
 pub(crate) fn has_scenario_extension(path: &Path) -> bool {
     matches!(path.extension().and_then(|extension| extension.to_str()), Some("yaml" | "yml"))
 }

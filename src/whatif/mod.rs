@@ -265,7 +265,7 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         Err(message) => return usage_error(&message),
     };
     if files.is_empty() {
-        return usage_error(&format!("no scenario files (.yaml or .yml) under {}", args.paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ")));
+        return usage_error(&crate::suite::no_scenario_files(&args.paths));
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
     let limits = Limits { max_events: args.max_events };
