@@ -91,6 +91,8 @@ pub struct MetricsObserver {
     pub metrics: Metrics,
     /// Every invoice of the run, when the what-if run writes its lines (`--detail`).
     pub invoices: Option<Vec<Invoice>>,
+    /// The memory those invoices take, held to the same budget as a recorded run's.
+    kept_bytes: u64,
     start_month: i32,
     step_months: Vec<usize>,
 }
@@ -106,7 +108,7 @@ impl MetricsObserver {
         let start_month = month_number(start.date());
         let step_months = steps.map(|at| (month_number(at.date()) - start_month).max(0) as usize).collect();
         let metrics = Metrics { first_month: start_month, months: vec![Month::default(); months], customers: 1, ..Metrics::default() };
-        MetricsObserver { metrics, invoices: None, start_month, step_months }
+        MetricsObserver { metrics, invoices: None, kept_bytes: 0, start_month, step_months }
     }
 
     /// Also keeps every invoice.
@@ -142,8 +144,13 @@ impl Observer for MetricsObserver {
             }
         }
         if let Some(invoices) = &mut self.invoices {
+            self.kept_bytes += (std::mem::size_of::<Invoice>() + invoice.lines.len() * std::mem::size_of::<crate::engine::observe::LedgerLine>()) as u64;
             invoices.push(invoice);
         }
+    }
+
+    fn recorded_bytes_over_budget(&self) -> Option<u64> {
+        (self.kept_bytes > crate::outcome::RECORD_BUDGET_BYTES).then_some(self.kept_bytes)
     }
 
     fn step_finished(&mut self, step: usize, result: StepResult, _subscriptions: &[Subscription]) {
