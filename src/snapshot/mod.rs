@@ -129,7 +129,8 @@ pub fn render(scenario: &Path, contents: &str) -> String {
 
 /// The contents of a snapshot file (after its metadata header), normalized as insta does.
 pub fn contents(file_text: &str) -> String {
-    let text = file_text.replace("\r\n", "\n");
+    // An editor may have saved the file with a byte-order mark or Windows line ends.
+    let text = file_text.strip_prefix('\u{feff}').unwrap_or(file_text).replace("\r\n", "\n");
     let body = match text.strip_prefix("---\n") {
         Some(rest) => match rest.find("\n---\n") {
             Some(end) => rest[end + 5..].to_string(),
@@ -228,7 +229,7 @@ pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: imp
                 return Comparison::Matches;
             }
             // The whole files are compared, so the hunks' line numbers are the file's.
-            let accepted = format!("{}\n", text.replace("\r\n", "\n").trim_end());
+            let accepted = format!("{}\n", text.strip_prefix('\u{feff}').unwrap_or(&text).replace("\r\n", "\n").trim_end());
             let diff = similar::TextDiff::from_lines(&accepted, &new_snapshot)
                 .unified_diff()
                 .context_radius(3)

@@ -93,6 +93,12 @@ pub fn command(args: &BenchArgs) -> u8 {
             return EXIT_INVALID;
         }
     };
+    if args.suite > 0 && !std::path::Path::new("scenarios").is_dir() {
+        // Found now, not after minutes of measuring populations.
+        return usage_error(
+            "the suite measurement copies scenarios/ from the working folder, and there is none here: run from the project folder, or give --suite 0",
+        );
+    }
     let path = args.population.as_path();
     let shown = display_path(path);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
