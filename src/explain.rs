@@ -34,6 +34,7 @@ pub fn timeline(outcome: &Outcome, shown_path: &str, failures: &[crate::expect::
     let _ = writeln!(out, "{}\n  {} (policy {}{overrides})\n", outcome.title, shown_path, outcome.policy);
     let _ = writeln!(out, "  Each event shows its instant, whether a step's action or the clock made it, its kind, result and rule.\n");
     let mut next_step = 0;
+    let mut after_last_step = false;
     let step_failures = |out: &mut String, index: usize| {
         for failure in failures.iter().filter(|failure| failure.step == index) {
             let _ = writeln!(out, "  FAIL {}", failure.render(shown_path));
@@ -73,6 +74,15 @@ pub fn timeline(outcome: &Outcome, shown_path: &str, failures: &[crate::expect::
             print_step(&mut out, next_step);
             next_step += 1;
         }
+        if belongs_to >= outcome.steps.len() && !after_last_step {
+            // Scheduled events after the last step: the clock runs on to `until`.
+            if next_step > 0 {
+                step_failures(&mut out, next_step - 1);
+            }
+            let until = outcome.script.until.map(|until| until.to_string()).unwrap_or_default();
+            let _ = writeln!(out, "\n-- after the last step: the clock runs to {until}");
+            after_last_step = true;
+        }
         let result = match event.code {
             Some(code) => format!("{} {}", event.result.name(), code.name()),
             None => event.result.name().to_string(),
@@ -92,7 +102,7 @@ pub fn timeline(outcome: &Outcome, shown_path: &str, failures: &[crate::expect::
         print_step(&mut out, next_step);
         next_step += 1;
     }
-    if next_step > 0 {
+    if next_step > 0 && !after_last_step {
         step_failures(&mut out, next_step - 1);
     }
     if !outcome.not_invoiced.is_empty() {
