@@ -118,9 +118,11 @@ pub fn parse(source: &str) -> Result<Node, YamlError> {
         });
     }
     if let Some(offset) = source.find('\0') {
-        let line = source[..offset].matches('\n').count() + 1;
+        let before = &source[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |text| text.chars().count()) + 1;
         return Err(YamlError {
-            position: Position::new(line as u32, 1),
+            position: Position::new(line as u32, column as u32),
             message: "the file contains a NUL byte: it is not a text file".into(),
             expected: Some("YAML text".into()),
         });
