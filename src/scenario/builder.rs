@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::policy::{ParameterValue, Policy};
-use crate::scenario::diagnostic::{Diagnostic, Diagnostics};
+use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
 use crate::scenario::model::ParameterNode;
 use crate::scenario::node_de::{self, Located};
 use crate::scenario::suggest::nearest;
@@ -111,6 +111,16 @@ impl<'a> Builder<'a> {
     /// Applies named parameter values to a policy, reporting unknown names and bad values.
     /// Applies parameter values to a policy, reporting unknown names and bad values; returns
     /// the values that applied, so that they can be applied again to another base policy.
+    /// Where the first name a message quotes (`like this`) stands in the source, at or after
+    /// `from`.
+    fn find_named(&self, message: &str, from: Position) -> Option<(Position, usize)> {
+        let name = message.split('`').nth(1).filter(|name| !name.is_empty())?;
+        self.source.lines().enumerate().skip(from.line.saturating_sub(1) as usize).find_map(|(index, line)| {
+            let byte = line.find(name)?;
+            Some((Position::new(index as u32 + 1, line[..byte].chars().count() as u32 + 1), name.chars().count()))
+        })
+    }
+
     pub fn apply_parameters<'p>(
         &mut self,
         policy: &mut Policy,
@@ -131,9 +141,15 @@ impl<'a> Builder<'a> {
                     match parameter.apply_to(policy, &parsed) {
                         Ok(()) => applied.push((parameter.name.to_string(), parsed)),
                         Err(message) => {
-                            let diagnostic = Diagnostic::new(self.file, value.position, format!("bad value for `{}`: {message}", parameter.name))
+                            // In a mapping value (the role matrix) the message names the bad
+                            // entry: point at it rather than at the mapping's first line.
+                            let (position, width) = match &value.value {
+                                ParameterNode::Map(_) => self.find_named(&message, value.position).unwrap_or((value.position, value.width as usize)),
+                                _ => (value.position, value.width as usize),
+                            };
+                            let diagnostic = Diagnostic::new(self.file, position, format!("bad value for `{}`: {message}", parameter.name))
                                 .expected(parameter.expected)
-                                .width(value.width as usize);
+                                .width(width);
                             self.report(diagnostic);
                         }
                     }
