@@ -54,16 +54,23 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
         files.sort();
         // A link to a file that the walk also reaches directly stands aside for it: the real
         // file's path names its snapshot and resolves its relative catalog.
-        let is_link = |file: &Path| std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink());
-        let reached_directly: std::collections::BTreeSet<PathBuf> =
-            files.iter().filter(|file| !is_link(file)).filter_map(|file| std::fs::canonicalize(file).ok()).collect();
-        for file in files {
-            let shadowed = is_link(&file) && std::fs::canonicalize(&file).is_ok_and(|target| reached_directly.contains(&target));
-            if shadowed || is_shared_document(&file) || !first_time(&file) {
+        let files: Vec<(PathBuf, bool, Option<PathBuf>)> = files
+            .into_iter()
+            .map(|file| {
+                let is_link = std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink());
+                let target = std::fs::canonicalize(&file).ok();
+                (file, is_link, target)
+            })
+            .collect();
+        let reached_directly: std::collections::BTreeSet<&PathBuf> =
+            files.iter().filter(|(_, is_link, _)| !is_link).filter_map(|(_, _, target)| target.as_ref()).collect();
+        for (file, is_link, target) in &files {
+            let shadowed = *is_link && target.as_ref().is_some_and(|target| reached_directly.contains(target));
+            if shadowed || is_shared_document(file) || !first_time(file) {
                 continue;
             }
-            let relative = file.strip_prefix(path).unwrap_or(&file);
-            found.push((ScenarioFile { display: display_path(relative), path: file }, path));
+            let relative = file.strip_prefix(path).unwrap_or(file);
+            found.push((ScenarioFile { display: display_path(relative), path: file.clone() }, path));
         }
     }
     // Two folders given to one run may hold files of the same relative path: name those by
@@ -164,7 +171,7 @@ pub struct ScenarioRun {
 
 impl ScenarioRun {
     pub fn failure_count(&self) -> usize {
-        self.verdict.failures.len() + usize::from(matches!(self.snapshot, Some(Comparison::Changed { .. } | Comparison::Unreadable { .. })))
+        self.verdict.failures.len() + usize::from(self.snapshot.as_ref().is_some_and(|comparison| comparison.fails(false)))
     }
 
     pub fn snapshot_state(&self) -> &'static str {

@@ -82,11 +82,14 @@ pub fn scenario_of_snapshot(snapshot: &Path) -> Option<PathBuf> {
 /// Only scenario snapshots count (their `input_file` is under `scenarios/`); other insta
 /// snapshots kept in the same tree (the loader's error messages) are not the suite's.
 pub fn unreferenced(root: &SnapshotRoot, folder: &Path, expected: &std::collections::BTreeSet<PathBuf>) -> Vec<PathBuf> {
-    let below = split_at_scenarios(folder).or_else(|| split_at_scenarios(&std::fs::canonicalize(folder).ok()?));
-    let snapshot_folder = match (root, below) {
-        (SnapshotRoot::Beside, Some((base, below))) if split_at_scenarios(folder).is_some() => base.join("snapshots").join(below),
-        (SnapshotRoot::Folder(snapshots), Some((_, below))) => snapshots.join(below),
-        _ => return Vec::new(),
+    let as_given = split_at_scenarios(folder);
+    let snapshot_folder = match (root, as_given) {
+        (SnapshotRoot::Beside, Some((base, below))) => base.join("snapshots").join(below),
+        (SnapshotRoot::Folder(snapshots), as_given) => {
+            let Some((_, below)) = as_given.or_else(|| split_at_scenarios(&std::fs::canonicalize(folder).ok()?)) else { return Vec::new() };
+            snapshots.join(below)
+        }
+        (SnapshotRoot::Beside, None) => return Vec::new(),
     };
     let mut found = Vec::new();
     let _ = collect_files(&snapshot_folder, &mut found, &|name| name.ends_with(".snap") || name.ends_with(".snap.new"));
@@ -128,9 +131,14 @@ pub fn render(scenario: &Path, contents: &str) -> String {
 }
 
 /// The contents of a snapshot file (after its metadata header), normalized as insta does.
+/// A snapshot file's text as written by us: an editor may have saved it with a byte-order mark
+/// or Windows line ends.
+fn normalized(file_text: &str) -> String {
+    file_text.strip_prefix('\u{feff}').unwrap_or(file_text).replace("\r\n", "\n")
+}
+
 pub fn contents(file_text: &str) -> String {
-    // An editor may have saved the file with a byte-order mark or Windows line ends.
-    let text = file_text.strip_prefix('\u{feff}').unwrap_or(file_text).replace("\r\n", "\n");
+    let text = normalized(file_text);
     let body = match text.strip_prefix("---\n") {
         Some(rest) => match rest.find("\n---\n") {
             Some(end) => rest[end + 5..].to_string(),
@@ -229,7 +237,7 @@ pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: imp
                 return Comparison::Matches;
             }
             // The whole files are compared, so the hunks' line numbers are the file's.
-            let accepted = format!("{}\n", text.strip_prefix('\u{feff}').unwrap_or(&text).replace("\r\n", "\n").trim_end());
+            let accepted = format!("{}\n", normalized(&text).trim_end());
             let diff = similar::TextDiff::from_lines(&accepted, &new_snapshot)
                 .unified_diff()
                 .context_radius(3)
