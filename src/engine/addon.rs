@@ -1,16 +1,27 @@
 //! Add-ons (RULES.md section 5): bought onto an active base, aligned to its billing and term.
 
 use crate::engine::EngineError;
+use crate::engine::buy::Refusal;
 use crate::engine::catalog::OfferId;
 use crate::engine::observe::{EventKind, Observer, StepResult, Subject};
 use crate::engine::rules::{Code, Rule};
-use crate::engine::script::{HandleId, Program, SubscriptionRef};
+use crate::engine::script::{CustomerId, HandleId, Program, SubscriptionRef};
 use crate::engine::state::Status;
 use crate::engine::time::{Instant, format_date};
 use crate::engine::world::{DueKind, World};
 use crate::policy::Permission;
 
 impl<O: Observer> World<'_, O> {
+    /// ADDON-ELIGIBLE's country rule. An ISV add-on's own country list (AVAIL-ISV-COUNTRY)
+    /// says the same thing for an add-on: the add-on rule's code names it.
+    pub(crate) fn addon_region_refusal(&self, customer: CustomerId, offer_id: OfferId) -> Option<Refusal> {
+        let offer = self.offer(offer_id);
+        let country = self.script.customer(customer).country;
+        let isv_countries = offer.isv.as_ref().and_then(|isv| isv.countries.as_ref());
+        let outside = [offer.addon_countries.as_ref(), isv_countries].into_iter().flatten().any(|countries| !countries.contains(&country));
+        outside.then(|| Refusal::new(Code::AddonNotAvailableInRegion, Rule::AddonEligible))
+    }
+
     pub(crate) fn buy_addon(
         &mut self,
         base: SubscriptionRef,
@@ -43,14 +54,11 @@ impl<O: Observer> World<'_, O> {
             }));
         }
         let offer = self.offer(offer_id);
-        let country = self.script.customer(customer).country;
-        // An ISV add-on's own country list (AVAIL-ISV-COUNTRY) says the same thing for an
-        // add-on: the add-on rule's code names it.
-        let isv_countries = offer.isv.as_ref().and_then(|isv| isv.countries.as_ref());
-        if [offer.addon_countries.as_ref(), isv_countries].into_iter().flatten().any(|countries| !countries.contains(&country)) {
-            return Ok(self.refuse(ACTION, subject, Code::AddonNotAvailableInRegion, Rule::AddonEligible, |w| {
-                format!("{} is not available in {}", w.offer(offer_id).id, country.as_str())
-            }));
+        if let Some(refusal) = self.addon_region_refusal(customer, offer_id) {
+            let country = self.script.customer(customer).country;
+            return Ok(
+                self.refuse(ACTION, subject, refusal.code, refusal.rule, |w| format!("{} is not available in {}", w.offer(offer_id).id, country.as_str()))
+            );
         }
         if base_sub.status != Status::Active || base_sub.in_trial() || base_sub.schedule.is_none() {
             return Ok(self.refuse(ACTION, subject, Code::ParentNotActive, Rule::AddonActiveBase, |w| {

@@ -6,7 +6,7 @@ use crate::engine::catalog::{BillingType, Category, Frequency, LimitKind, OfferI
 use crate::engine::money::Money;
 use crate::engine::observe::{EventKind, EventResult, LineOutcome, ListedOffer, Observer, StepResult, Subject, SubscriptionId};
 use crate::engine::rules::{Code, Rule};
-use crate::engine::script::{CartLine, CartRef, CustomerId, HandleId, PublisherFilter};
+use crate::engine::script::{CartLine, CartRef, CustomerId, HandleId, Program, PublisherFilter};
 use crate::engine::state::{Cart, Status, Subscription, TrialState};
 use crate::engine::time::format_date;
 use crate::engine::world::{DueKind, World};
@@ -21,7 +21,7 @@ pub(crate) struct Refusal {
 }
 
 impl Refusal {
-    fn new(code: Code, rule: Rule) -> Self {
+    pub(crate) fn new(code: Code, rule: Rule) -> Self {
         Refusal { code, rule, blocking: None }
     }
 }
@@ -47,8 +47,18 @@ impl<O: Observer> World<'_, O> {
             return Some(refusal);
         }
         let offer = self.offer(offer_id);
-        if offer.is_addon && !self.policy.addons_own_terms {
-            return Some(Refusal::new(Code::AddonNotPurchasableFromCatalog, Rule::BuyAddonNotInCatalog));
+        if offer.is_addon {
+            if !self.policy.addons_own_terms {
+                return Some(Refusal::new(Code::AddonNotPurchasableFromCatalog, Rule::BuyAddonNotInCatalog));
+            }
+            // Bought from the catalog (nce-2022), an add-on is still an add-on: section 5's
+            // program and country rules hold as they do onto a base.
+            if self.script.partner.program == Program::IndirectReseller {
+                return Some(Refusal::new(Code::AddonNotAllowedForProgram, Rule::AddonProgram));
+            }
+            if let Some(refusal) = self.addon_region_refusal(customer, offer_id) {
+                return Some(refusal);
+            }
         }
         if offer.is_microsoft_trial() {
             return self.trial_eligibility(customer, offer_id);
@@ -162,6 +172,8 @@ impl<O: Observer> World<'_, O> {
             Code::PartnerNotEligible => "is exclusive to other partners".to_string(),
             Code::NotTransactableInPartnerCenter => "is bought in the Azure portal, not in Partner Center".to_string(),
             Code::AddonNotPurchasableFromCatalog => "is an add-on: buy it onto a base subscription".to_string(),
+            Code::AddonNotAvailableInRegion => "is an add-on not available in the customer's billing country".to_string(),
+            Code::AddonNotAllowedForProgram => "is an add-on: only direct-bill partners and indirect providers can buy add-ons".to_string(),
             Code::TrialNotAvailable => "has no trial for this customer's segment".to_string(),
             Code::TrialAlreadyUsed => "was already trialled by this customer".to_string(),
             Code::TrialOfferAlreadyOwned => "is a trial of an offer the customer already owns".to_string(),
