@@ -85,7 +85,7 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// Puts a subscription in an out-of-service phase with its dates, and schedules them.
-    fn enter_phase(&mut self, id: SubscriptionId, status: Status, disabled_at: Option<Instant>, deletion: Instant) {
+    pub(crate) fn enter_phase(&mut self, id: SubscriptionId, status: Status, disabled_at: Option<Instant>, deletion: Instant) {
         let subscription = self.sub_mut(id);
         subscription.status = status;
         subscription.deletion_at = Some(deletion);

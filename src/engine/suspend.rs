@@ -7,9 +7,9 @@ use crate::engine::observe::{EventKind, LineKind, Observer, StepResult, Subject,
 use crate::engine::rules::{Code, Rule};
 use crate::engine::script::{SubscriptionRef, SuspendReason};
 use crate::engine::state::Status;
-use crate::engine::time::{days_between, format_date};
+use crate::engine::time::{Duration, Instant, days_between, format_date};
 use crate::engine::world::{DueKind, World};
-use crate::policy::{Permission, RetentionGap};
+use crate::policy::{Permission, RetentionGap, SuspendedAtTermEnd};
 
 impl<O: Observer> World<'_, O> {
     /// SUSPEND-RETENTION: R = min(retention_days + G, cap), G = days from the customer's
@@ -31,8 +31,12 @@ impl<O: Observer> World<'_, O> {
     /// Sets and schedules the deletion date, counted from now.
     pub(crate) fn schedule_retention_deletion(&mut self, id: SubscriptionId) -> Result<(), EngineError> {
         let Some((days, gap)) = self.retention_days(id) else {
-            self.sub_mut(id).deletion_at = None;
-            return Ok(()); // this policy keeps a suspended subscription until its term ends
+            // This policy keeps a suspended subscription until its term ends: the date it will
+            // be deleted (the "expires on" date) follows from the term end, where the term-end
+            // event deletes it or disables it first. Nothing is scheduled here.
+            let deletion = self.term_end_deletion(id)?;
+            self.sub_mut(id).deletion_at = deletion;
+            return Ok(());
         };
         let at = self.deadline_in_days(days, "a deletion date")?;
         self.sub_mut(id).deletion_at = Some(at);
@@ -47,6 +51,20 @@ impl<O: Observer> World<'_, O> {
             )
         });
         Ok(())
+    }
+
+    /// When a subscription suspended now, and still suspended at its term end, will be
+    /// deleted (SUSPEND-AT-TERM-END): at the term end, or after the disabled days that follow it.
+    fn term_end_deletion(&self, id: SubscriptionId) -> Result<Option<Instant>, EngineError> {
+        let Some(schedule) = self.sub(id).schedule else {
+            return Ok(None); // usage subscriptions have no term
+        };
+        let days = match self.policy.term_end_suspended {
+            SuspendedAtTermEnd::Delete => 0,
+            SuspendedAtTermEnd::Disable => self.policy.suspended_disabled_days,
+        };
+        let at = schedule.term_end_at.checked_add(Duration::from_days(i64::from(days))).ok_or_else(|| self.overflow("a deletion date"))?;
+        Ok(Some(at))
     }
 
     pub(crate) fn suspend(&mut self, reference: SubscriptionRef, reason: SuspendReason) -> Result<StepResult, EngineError> {

@@ -9,7 +9,7 @@ use crate::engine::script::SubscriptionRef;
 use crate::engine::state::Status;
 use crate::engine::time::format_date;
 use crate::engine::world::{DueKind, World};
-use crate::policy::Permission;
+use crate::policy::{NotRenewedAtTermEnd, Permission};
 
 impl<O: Observer> World<'_, O> {
     /// The end of a free trial: an ISV trial converts to paid and starts its term
@@ -21,8 +21,14 @@ impl<O: Observer> World<'_, O> {
         let trial = subscription.trial.as_mut().expect("checked by the queue");
         trial.over = true;
         let microsoft = trial.microsoft;
+        // Converting buys the paid offer, by hand or by itself: when the catalog's rules stop
+        // that purchase (its segments, its limit, its quantity bounds), the trial expires instead.
+        let blocked = match converts_to {
+            Some(paid) if microsoft && self.policy.microsoft_trials_convert => self.automatic_conversion_refusal(id, paid),
+            _ => None,
+        };
         let frequency = match converts_to {
-            Some(paid) if microsoft && self.policy.microsoft_trials_convert => {
+            Some(paid) if microsoft && self.policy.microsoft_trials_convert && blocked.is_none() => {
                 // nce-2022: trials convert to paid by themselves, with their licenses.
                 self.take_paid_offer(id, paid);
                 self.done(EventKind::TrialConverted, Subject::Subscription(id), Rule::TrialMs, |world| {
@@ -36,11 +42,30 @@ impl<O: Observer> World<'_, O> {
                 let subscription = self.sub_mut(id);
                 let retention_running = subscription.status == Status::Suspended && subscription.deletion_at.is_some();
                 subscription.status = Status::Expired;
-                self.done(EventKind::TrialExpired, Subject::Subscription(id), Rule::TrialMs, |world| {
-                    format!("{}: the trial ended without conversion and expired", world.label(id))
+                let rule = blocked.as_ref().map_or(Rule::TrialMs, |(_, rule)| *rule);
+                self.done(EventKind::TrialExpired, Subject::Subscription(id), rule, |world| match (&blocked, converts_to) {
+                    (Some((why, _)), Some(paid)) => {
+                        format!("{}: the trial ended and expired: it cannot convert by itself, as {} {why}", world.label(id), world.offer(paid).id)
+                    }
+                    _ => format!("{}: the trial ended without conversion and expired", world.label(id)),
                 });
-                if !retention_running {
+                if retention_running {
+                    return Ok(());
+                }
+                if self.policy.retention_days.is_some() {
                     self.schedule_retention_deletion(id)?;
+                    return Ok(());
+                }
+                // No retention period (nce-2022): a trial that ends unconverted leaves service
+                // the way a term that does not renew does.
+                match self.policy.term_end_not_renewed {
+                    NotRenewedAtTermEnd::Delete => self.delete(id, Rule::TrialMs, "its trial ended unconverted and this policy keeps nothing expired"),
+                    NotRenewedAtTermEnd::Expire => {
+                        self.sub_mut(id).expired_at_term_end = true;
+                        let disabled_at = self.deadline_in_days(self.policy.expired_days, "a disable date")?;
+                        let deletion = self.deadline_in_days(self.policy.expired_days + self.policy.disabled_days, "a deletion date")?;
+                        self.enter_phase(id, Status::Expired, Some(disabled_at), deletion);
+                    }
                 }
                 return Ok(());
             }
@@ -56,6 +81,27 @@ impl<O: Observer> World<'_, O> {
         // (ORDER-SAME-INSTANT), through the queue like every period start.
         self.schedule(self.now, DueKind::PeriodStart, id.0);
         Ok(())
+    }
+
+    /// Why a Microsoft trial cannot become its paid offer by itself at its end (nce-2022), or
+    /// `None` when it can: the same catalog rules as a conversion by hand, with the trial's
+    /// licenses as the quantity.
+    fn automatic_conversion_refusal(&self, id: SubscriptionId, paid: OfferId) -> Option<(String, Rule)> {
+        let subscription = self.sub(id);
+        if let Some(refusal) = self.catalog_availability(subscription.customer, paid, Some(id)) {
+            let explained = self.explain_refusal(paid, refusal);
+            let why = explained.strip_prefix(self.offer(paid).id.as_str()).unwrap_or(&explained).trim_start().to_string();
+            return Some((format!("{why} ({})", refusal.code.name()), refusal.rule));
+        }
+        let offer = self.offer(paid);
+        let licenses = subscription.quantity;
+        if licenses < offer.quantity_min || licenses > offer.quantity_max {
+            return Some((
+                format!("takes {}..={} licenses, not {licenses} ({})", offer.quantity_min, offer.quantity_max, Code::QuantityOutOfRange.name()),
+                Rule::BuyQuantity,
+            ));
+        }
+        None
     }
 
     /// A Microsoft trial becomes its paid offer: the trial is over and the subscription
