@@ -75,7 +75,7 @@ impl Style {
 pub fn main_with(cli: Cli) -> u8 {
     let out = Style::new(cli.color, std::io::stdout().is_terminal());
     let err = Style::new(cli.color, std::io::stderr().is_terminal());
-    match cli.command {
+    let code = match cli.command {
         Command::Run(args) => run(&args, false, out, err),
         Command::Check(args) => run(&args, true, out, err),
         Command::Accept(args) => accept(&args),
@@ -84,20 +84,52 @@ pub fn main_with(cli: Cli) -> u8 {
         Command::Policies(args) => policies(&args),
         Command::Whatif(args) => crate::whatif::command(&args, err),
         Command::Bench(args) => crate::whatif::bench::command(&args),
+    };
+    // Output that could not be written is a failed command, whatever the command found: a
+    // script reading `cspsim schema > file` on a full disk must not see success.
+    if STDOUT_FAILED.load(std::sync::atomic::Ordering::Relaxed) { code.max(EXIT_INVALID) } else { code }
+}
+
+/// Standard output for a command that must finish its work (its reports) whatever happens to
+/// its output: a closed pipe is ignored, any other failure is reported once and fails the
+/// command (exit code 2) at its end.
+struct CheckedStdout;
+
+impl std::io::Write for CheckedStdout {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let mut stdout = std::io::stdout().lock();
+        if let Err(error) = stdout.write_all(buffer).and_then(|()| stdout.flush()) {
+            note_stdout_failure(&error);
+        }
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
+fn note_stdout_failure(error: &std::io::Error) {
+    if error.kind() != std::io::ErrorKind::BrokenPipe && !STDOUT_FAILED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("error: cannot write to standard output: {error}");
+    }
+}
+
+/// Set when writing to standard output failed (other than a closed pipe).
+static STDOUT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Writes to standard output (see `say!`). A closed pipe ends the program with success: the
 /// reader has all it wanted. Any other failure to write is reported once, and the program goes
-/// on (its files are still written).
+/// on (its files are still written) and ends with exit code 2.
 pub fn write_stdout(text: std::fmt::Arguments) {
     use std::io::Write as _;
-    if let Err(error) = std::io::stdout().lock().write_fmt(text) {
+    let mut stdout = std::io::stdout().lock();
+    // Flushed at once so that a full disk is seen here, not lost when the buffer is dropped.
+    if let Err(error) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(i32::from(EXIT_OK));
         }
-        static REPORTED: std::sync::Once = std::sync::Once::new();
-        REPORTED.call_once(|| eprintln!("error: cannot write to standard output: {error}"));
+        note_stdout_failure(&error);
     }
 }
 
@@ -171,8 +203,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     }
     let elapsed = started.elapsed();
 
-    let stdout = std::io::stdout();
-    let mut stdout = stdout.lock();
+    let mut stdout = CheckedStdout;
     for run in &runs {
         print_run(&mut stdout, run, args.quiet, out, err);
     }

@@ -152,37 +152,53 @@ fn an_unwritable_report_folder_is_an_error() {
 
 #[test]
 fn reports_are_byte_identical_across_runs_and_thread_counts() {
-    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    // The bundled suite against its accepted snapshots, as CI runs it: it must pass, and every
+    // report and the JUnit file must come out byte for byte the same.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
     let run = |name: &str, jobs: &str| {
         let folder = out.path().join(name);
+        let junit = folder.join("junit.xml");
         let output = Command::new(env!("CARGO_BIN_EXE_cspsim"))
-            .args([
-                "run",
-                suite.to_str().unwrap(),
-                "--jobs",
-                jobs,
-                "--out",
-                folder.to_str().unwrap(),
-                "--snapshots",
-                out.path().join("snaps").to_str().unwrap(),
-            ])
+            .args(["check", "scenarios", "--jobs", jobs, "--out", folder.to_str().unwrap(), "--junit", junit.to_str().unwrap()])
+            .current_dir(root)
             .env("CI", "true")
             .output()
             .unwrap();
-        assert!(output.status.code().is_some_and(|c| c <= 1), "{}", text(&output));
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
         folder
     };
     let first = run("one", "1");
     let again = run("again", "1");
     let parallel = run("two", "2");
     let many = run("eight", "8");
-    for file in ["summary.csv", "events.csv", "subscriptions.csv", "invoices.csv", "invoice_lines.csv", "rules.csv"] {
+    for file in ["summary.csv", "events.csv", "subscriptions.csv", "invoices.csv", "invoice_lines.csv", "rules.csv", "junit.xml"] {
         let reference = std::fs::read(first.join(file)).unwrap();
-        assert!(!reference.is_empty());
+        assert!(reference.len() > 100, "{file} is nearly empty");
         for other in [&again, &parallel, &many] {
             assert_eq!(reference, std::fs::read(other.join(file)).unwrap(), "{file} differs");
         }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_fails_the_command() {
+    // `cspsim schema > file` on a full disk must not report success.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let reports = out.path().to_str().unwrap();
+    for args in [
+        &["schema", "scenario"][..],
+        &["policies"],
+        &["explain", "scenarios/suspend-retention.yaml"],
+        &["run", "scenarios/suspend-retention.yaml", "--out", reports],
+    ] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_cspsim")).args(args).current_dir(root).env_remove("CI").stdout(full).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("cannot write to standard output").count(), 1, "{args:?}: {stderr}");
     }
 }
 
