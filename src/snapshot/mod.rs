@@ -94,11 +94,21 @@ pub fn unreferenced(root: &SnapshotRoot, folder: &Path, expected: &std::collecti
     let mut found = Vec::new();
     let _ = collect_files(&snapshot_folder, &mut found, &|name| name.ends_with(".snap") || name.ends_with(".snap.new"));
     found.sort();
+    // Compared as resolved paths: a file given as `scenarios/x.yaml` and its folder as
+    // `./scenarios` or an absolute path name the same snapshot in different spellings.
+    let resolved = |path: &Path| {
+        let folder = path.parent().and_then(|parent| std::fs::canonicalize(if parent.as_os_str().is_empty() { Path::new(".") } else { parent }).ok());
+        match (folder, path.file_name()) {
+            (Some(folder), Some(name)) => folder.join(name),
+            _ => path.to_path_buf(),
+        }
+    };
+    let expected: std::collections::BTreeSet<PathBuf> = expected.iter().map(|path| resolved(path)).collect();
     found
         .into_iter()
         .filter(|file| {
             let snapshot = if file.to_string_lossy().ends_with(".new") { file.with_extension("") } else { file.clone() };
-            !expected.contains(&snapshot)
+            !expected.contains(&snapshot) && !expected.contains(&resolved(&snapshot))
         })
         .filter(|file| std::fs::read_to_string(file).is_ok_and(|text| text.lines().take(6).any(|line| line.starts_with("input_file: scenarios/"))))
         .collect()
