@@ -109,7 +109,11 @@ pub fn evaluate(outcome: &Outcome, expectations: &[StepExpectations]) -> Verdict
     let mut verdict = Verdict::default();
     for (index, step) in expectations.iter().enumerate() {
         if let Some((position, expectation)) = &step.expect {
-            verdict.checks += 1;
+            // Counted as failures are: each offer a browse expectation names is a check.
+            verdict.checks += match expectation {
+                Expectation::Browse { available, unavailable, hidden } => (available.len() + unavailable.len() + hidden.len()).max(1),
+                Expectation::Ok | Expectation::Rejected(_) => 1,
+            };
             evaluate_expect(outcome, index, step.line, position.line, expectation, &mut verdict.failures);
         }
         if step.checks.is_empty() {
@@ -119,7 +123,12 @@ pub fn evaluate(outcome: &Outcome, expectations: &[StepExpectations]) -> Verdict
             panic!("the recorder keeps the state after every step with checks (step {index})");
         };
         for check in &step.checks {
-            verdict.checks += 1;
+            // An invoice's date, its total and each of its lines are checks of their own, as
+            // they are failures of their own.
+            verdict.checks += match &check.kind {
+                CheckKind::Field { .. } => 1,
+                CheckKind::Invoice { total, lines, .. } => 1 + usize::from(total.is_some()) + lines.len(),
+            };
             let (line, detail_line) = (step.line, check.position.line);
             match &check.kind {
                 CheckKind::Field { subscription, label, field, expected } => {

@@ -54,6 +54,30 @@ fn a_wrong_check_exits_1_naming_file_line_field_expected_and_actual() {
 }
 
 #[test]
+fn checks_are_counted_as_failures_are() {
+    // Every amount of an invoice and every offer of a browse expectation wrong: each is a
+    // failure, and each was a check, so the summary never shows more failures than checks.
+    let dir = project();
+    for name in ["quantity-change-proration", "browse-availability"] {
+        let path = dir.path().join(format!("scenarios/{name}.yaml"));
+        let changed = read(path.clone())
+            .replace("amount: ", "amount: 1")
+            .replace("amount: 1-", "amount: -1")
+            .replace("total: ", "total: 1")
+            .replace("available: [", "available: [m365-e3, ");
+        std::fs::write(&path, changed).unwrap();
+    }
+    let output = cspsim(dir.path(), &["run", "--out", "out"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let summary = read(dir.path().join("out/summary.csv"));
+    for row in summary.lines().skip(1).filter(|row| row.contains("quantity-change-proration") || row.contains("browse-availability")) {
+        let cells: Vec<&str> = row.split(',').collect();
+        let (checks, failures): (usize, usize) = (cells[5].parse().unwrap(), cells[6].parse().unwrap());
+        assert!(failures > 1 && failures <= checks, "{row}");
+    }
+}
+
+#[test]
 fn an_edited_snapshot_makes_check_exit_1_with_a_diff_and_a_pending_file() {
     let dir = project();
     assert_eq!(cspsim(dir.path(), &["run"]).status.code(), Some(0));
