@@ -1,6 +1,8 @@
 //! The `cspsim` binary as a user runs it: exit codes, messages, diffs, pending snapshots,
 //! reports, and byte-identical output whatever the thread count.
 
+#[cfg(unix)]
+use std::os::unix::fs::FileTypeExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -330,4 +332,29 @@ fn a_symbolic_link_loop_in_a_scenario_folder_is_walked_once() {
     let output = cspsim(dir.path(), &["run", "scenarios"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(text(&output).contains("4 scenarios: 4 passed"), "{}", text(&output));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_named_by_a_link_or_a_pipe_is_written_through_it() {
+    // A symbolic link stays a link (the file it names is replaced), and a named pipe is
+    // written to, not replaced by a regular file.
+    let dir = project();
+    std::fs::write(dir.path().join("real.xml"), "old").unwrap();
+    std::os::unix::fs::symlink("real.xml", dir.path().join("link.xml")).unwrap();
+    let output = cspsim(dir.path(), &["run", "--junit", "link.xml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(std::fs::symlink_metadata(dir.path().join("link.xml")).unwrap().file_type().is_symlink());
+    assert!(read(dir.path().join("real.xml")).contains("<testsuites"));
+
+    let fifo = dir.path().join("junit.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let output = cspsim(dir.path(), &["run", "--junit", "junit.fifo"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(reader.join().unwrap().contains("<testsuites"));
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
 }

@@ -9,34 +9,58 @@ use std::path::Path;
 
 /// A file being written in the folder of its final name, renamed into place when complete, so
 /// that an interrupted run never leaves a truncated file under the final name.
+///
+/// Two kinds of target are not replaced: a symbolic link keeps pointing where it did (the
+/// file it points to is replaced), and a target that is not a regular file (`/dev/stdout`, a
+/// named pipe, a device) is written to directly, as there is nothing to keep whole.
 pub struct AtomicFile {
-    path: std::path::PathBuf,
-    temporary: tempfile::NamedTempFile,
+    target: Target,
+}
+
+enum Target {
+    Replace { path: std::path::PathBuf, temporary: tempfile::NamedTempFile },
+    Direct(std::fs::File),
 }
 
 impl AtomicFile {
     pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
+        if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir()) {
+            let file = std::fs::OpenOptions::new().write(true).open(path)?;
+            return Ok(AtomicFile { target: Target::Direct(file) });
+        }
+        let path = if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        } else {
+            path.to_path_buf()
+        };
         let folder = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
         let temporary = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?;
-        Ok(AtomicFile { path: path.to_path_buf(), temporary })
+        Ok(AtomicFile { target: Target::Replace { path, temporary } })
     }
 
     pub fn file(&mut self) -> &mut std::fs::File {
-        self.temporary.as_file_mut()
+        match &mut self.target {
+            Target::Replace { temporary, .. } => temporary.as_file_mut(),
+            Target::Direct(file) => file,
+        }
     }
 
     pub fn commit(self) -> std::io::Result<()> {
-        self.temporary.as_file().sync_all()?;
+        let (path, temporary) = match self.target {
+            Target::Replace { path, temporary } => (path, temporary),
+            Target::Direct(mut file) => return file.flush(),
+        };
+        temporary.as_file().sync_all()?;
         // Temporary files are private (0600); reports are for everyone who can read the folder.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            self.temporary.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            temporary.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
         }
-        self.temporary.persist(&self.path).map_err(|error| error.error)?;
+        temporary.persist(&path).map_err(|error| error.error)?;
         Ok(())
     }
 }
@@ -58,10 +82,10 @@ pub struct CsvFile {
 
 impl std::io::Write for AtomicFile {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.temporary.write(bytes)
+        self.file().write(bytes)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.temporary.flush()
+        self.file().flush()
     }
 }
 
