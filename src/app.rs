@@ -481,7 +481,13 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
             return usage_error(&format!("the population has customers 0 to {}", population.customers - 1));
         }
         // The generated customer as a scenario of its own: no expectations, one step each.
-        loaded.script = population.customer_script(&loaded.script, index);
+        loaded.script = match population.customer_script(&loaded.script, index, Limits { max_events: args.max_events }) {
+            Ok(script) => script,
+            Err(error) => {
+                eprint!("{}", err.red(&crate::suite::runtime_error(&loaded, &error).render()));
+                return EXIT_INVALID;
+            }
+        };
         loaded.title = format!("{}: customer {index} of the population", loaded.title);
         loaded.expectations = loaded.script.steps.iter().map(|_| crate::expect::StepExpectations::default()).collect();
     }

@@ -55,7 +55,7 @@ impl Observer for Recorder {
     fn recorded_bytes_over_budget(&self) -> Option<u64> {
         (self.byte_budget > 0 && self.bytes > self.byte_budget).then_some(self.bytes)
     }
-    fn step_finished(&mut self, step: usize, result: StepResult, subscriptions: &[Subscription]) {
+    fn step_finished(&mut self, step: usize, _at: Instant, result: StepResult, subscriptions: &[Subscription]) {
         self.steps.push(result);
         if self.checkpoints.contains(&step) {
             self.bytes += std::mem::size_of_val(subscriptions) as u64;

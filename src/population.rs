@@ -7,11 +7,16 @@
 //! the random numbers come from SplitMix64, written here so that a crate upgrade can never
 //! change a population.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::engine::StepSource;
 use crate::engine::calendar::add_months_clamped;
 use crate::engine::catalog::{Country, Frequency, OfferId, Segment};
+use crate::engine::observe::{Event, Invoice, Observer, StepResult};
+use crate::engine::rules::Code;
 use crate::engine::script::{Action, CartLine, Customer, CustomerId, Script, Step, SubscriptionRef, SuspendReason, UserId};
+use crate::engine::state::{Status, Subscription};
 use crate::engine::time::{Duration, Instant};
 
 /// What customers buy at the start.
@@ -103,52 +108,149 @@ impl PopulationSpec {
         Instant::from_unix_seconds(Instant::at_midnight(end).unix_seconds() + start.seconds_into_day())
     }
 
-    /// The script of customer `index`: its purchase and its monthly actions. `base` supplies
-    /// the policy, catalog, partner and start; its own customers and steps are not used.
-    pub fn customer_script(&self, base: &Script, index: u64) -> Script {
-        let mut random = SplitMix64::new(self.seed ^ index.wrapping_mul(0xA076_1D64_78BD_642F));
-        random.next_u64();
+    /// Customer `index`'s setting: the base scenario's policy, catalog, partner and start, one
+    /// generated customer, and the population's horizon. Its steps come from
+    /// [`PopulationSpec::customer_steps`].
+    pub fn customer_setting(&self, base: &Script, index: u64) -> Script {
+        let mut random = self.random(index);
         let country = self.countries[random.weighted(self.countries.iter().map(|(_, weight)| *weight))].0;
         let segment = self.segments[random.weighted(self.segments.iter().map(|(_, weight)| *weight))].0;
-        let purchase = &self.purchases[random.weighted(self.purchases.iter().map(|p| p.weight))];
+        Script {
+            policy: Arc::clone(&base.policy),
+            catalog: Arc::clone(&base.catalog),
+            partner: Arc::clone(&base.partner),
+            customers: vec![Customer { handle: customer_handle(index), country, segment, opened: base.start.date() }],
+            start: base.start,
+            until: Some(self.horizon(base.start)),
+            steps: Vec::new(),
+            handles: Vec::new(),
+        }
+    }
+
+    /// Customer `index`'s behaviour: its purchase, then each month at most one action, decided
+    /// when the month's instant comes from what the random draws ask for and what the engine
+    /// made of the customer's earlier actions.
+    pub fn customer_steps(&self, base: &Script, index: u64) -> CustomerSteps {
+        let mut random = self.random(index);
+        random.weighted(self.countries.iter().map(|(_, weight)| *weight));
+        random.weighted(self.segments.iter().map(|(_, weight)| *weight));
+        let purchase = self.purchases[random.weighted(self.purchases.iter().map(|p| p.weight))].clone();
         let quantity = random.between(purchase.quantity_min, purchase.quantity_max);
         let annual = random.chance(purchase.annual_percent * 100);
-        let start = base.start;
         let first_month = Duration::from_days(28).seconds();
-        let bought_at = start.checked_add(Duration::from_seconds(random.below(first_month as u64) as i64)).expect("inside the validated horizon");
-        let actor = Some(self.actor);
-        let subscription = SubscriptionRef::Generated(1);
-        let mut steps = vec![Step {
-            at: bought_at,
-            actor,
-            action: Some(Action::Buy {
-                customer: CustomerId(0),
-                lines: vec![CartLine {
-                    offer: purchase.offer,
-                    quantity: Some(quantity),
-                    billing: Some(if annual { Frequency::Annual } else { Frequency::Monthly }),
-                    name: None,
-                }],
-            }),
-        }];
-        // The generator keeps its own idea of the subscription's state so that it asks for
-        // plausible actions (a reactivation only after a suspension); the engine still decides.
-        #[derive(PartialEq)]
-        enum Seen {
-            Active,
-            Suspended,
-            Gone,
+        let bought_at = base.start.checked_add(Duration::from_seconds(random.below(first_month as u64) as i64)).expect("inside the validated horizon");
+        CustomerSteps {
+            random,
+            rates: self.rates,
+            months: self.months,
+            start: base.start,
+            actor: Some(self.actor),
+            purchase,
+            buy: Some((bought_at, quantity, annual)),
+            bought_at,
+            month: 0,
+            plan: None,
+            now: bought_at,
+            months_suspended: 0,
+            left: false,
+            awaiting: None,
+            follow_up: None,
         }
-        let mut seen = Seen::Active;
-        let mut months_suspended = 0;
-        let rates = self.rates;
-        let mut month_begins = Instant::at_midnight(start.date());
-        for month in 0..self.months {
+    }
+
+    /// Customer `index` as a scenario of its own (for `cspsim explain --customer`): the steps
+    /// its behaviour comes to under the scenario's policy, found by running it once.
+    pub fn customer_script(&self, base: &Script, index: u64, limits: crate::engine::Limits) -> Result<Script, crate::engine::EngineError> {
+        let mut script = self.customer_setting(base, index);
+        let mut recording = RecordingSteps { inner: self.customer_steps(base, index), steps: Vec::new() };
+        crate::engine::run_steps(&script, &mut recording, NoObserver, limits)?;
+        script.steps = recording.steps;
+        Ok(script)
+    }
+
+    fn random(&self, index: u64) -> SplitMix64 {
+        let mut random = SplitMix64::new(self.seed ^ index.wrapping_mul(0xA076_1D64_78BD_642F));
+        random.next_u64();
+        random
+    }
+}
+
+/// The handle of generated customer `index`. Hand-written customers may not take this form.
+pub fn customer_handle(index: u64) -> String {
+    format!("customer-{index:07}")
+}
+
+/// Whether a customer handle has the form of a generated customer's.
+pub fn is_generated_handle(handle: &str) -> bool {
+    handle.strip_prefix("customer-").is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// One month's random draws, made whatever happens so that one rate or one outcome never
+/// shifts the customer's other random choices.
+#[derive(Clone, Copy, Debug)]
+struct MonthPlan {
+    at: Instant,
+    quantity_change: bool,
+    suspend: bool,
+    reactivate: bool,
+    cancel: bool,
+    auto_renew_off: bool,
+    /// A quantity in `min..max` (one fewer than the range): mapped past the current quantity,
+    /// so that a change always changes something.
+    other_quantity: i64,
+}
+
+/// An action whose result decides the step that follows it at the same instant, the way a
+/// partner reacts to a refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FollowUp {
+    /// A cancellation: if refused, the subscription is ended another way.
+    AfterCancel,
+    /// Switching auto-renew off to leave at term end: accepted, the customer has left.
+    AfterAutoRenewOff,
+}
+
+/// A generated customer's steps (see [`PopulationSpec::customer_steps`]).
+pub struct CustomerSteps {
+    random: SplitMix64,
+    rates: Rates,
+    months: u32,
+    start: Instant,
+    actor: Option<UserId>,
+    purchase: PurchaseMix,
+    /// The purchase, until it is made: instant, quantity, annual billing.
+    buy: Option<(Instant, i64, bool)>,
+    bought_at: Instant,
+    /// The next month to draw.
+    month: u32,
+    /// The drawn month whose step comes next.
+    plan: Option<MonthPlan>,
+    /// The instant of the step being decided or just run.
+    now: Instant,
+    months_suspended: u32,
+    /// The customer has left (cancelled, switched auto-renew off, or stayed suspended): it
+    /// takes no more actions.
+    left: bool,
+    /// The last action's follow-up, waiting for its result.
+    awaiting: Option<FollowUp>,
+    /// A follow-up step due now, with the refusal (if any) of the action it follows.
+    follow_up: Option<(FollowUp, Option<Code>)>,
+}
+
+impl CustomerSteps {
+    const SUBSCRIPTION: SubscriptionRef = SubscriptionRef::Generated(1);
+
+    /// Draws months up to the next one whose instant falls after the purchase.
+    fn plan_next_month(&mut self) -> Option<MonthPlan> {
+        while self.month < self.months {
+            let month = self.month;
+            self.month += 1;
             // Each month's bounds come from the start date (never a chained `+1 month`).
-            let month_ends = Instant::at_midnight(add_months_clamped(start.date(), month + 1).expect("validated"));
-            let length = (month_ends.unix_seconds() - month_begins.unix_seconds()) as u64;
-            // The same number of draws every month whatever happens, so that one rate's change
-            // does not shift every other random choice of the customer.
+            let begins = Instant::at_midnight(add_months_clamped(self.start.date(), month).expect("validated"));
+            let ends = Instant::at_midnight(add_months_clamped(self.start.date(), month + 1).expect("validated"));
+            let length = (ends.unix_seconds() - begins.unix_seconds()) as u64;
+            let rates = self.rates;
+            let random = &mut self.random;
             let [quantity_change, suspend, reactivate, cancel, auto_renew_off] = [
                 random.chance(rates.quantity_change),
                 random.chance(rates.suspend),
@@ -156,60 +258,156 @@ impl PopulationSpec {
                 random.chance(rates.cancel),
                 random.chance(rates.auto_renew_off),
             ];
-            let new_quantity = random.between(purchase.quantity_min, purchase.quantity_max);
-            let at = month_begins.checked_add(Duration::from_seconds(random.below(length) as i64)).expect("inside the validated horizon");
-            month_begins = month_ends;
-            if at <= bought_at {
-                continue;
-            }
-            // At most one action a month, in this order of precedence.
-            let action = match seen {
-                Seen::Gone => None,
-                Seen::Suspended if reactivate => {
-                    seen = Seen::Active;
-                    months_suspended = 0;
-                    Some(Action::Reactivate { subscription })
-                }
-                Seen::Suspended => {
-                    // Not reactivated for a quarter: the customer has left (its data goes at the
-                    // policy's retention date).
-                    months_suspended += 1;
-                    if months_suspended >= 3 {
-                        seen = Seen::Gone;
-                    }
-                    None
-                }
-                Seen::Active if cancel => {
-                    seen = Seen::Gone;
-                    Some(Action::Cancel { subscription })
-                }
-                Seen::Active if suspend => {
-                    seen = Seen::Suspended;
-                    Some(Action::Suspend { subscription, reason: SuspendReason::Nonpayment })
-                }
-                Seen::Active if auto_renew_off => {
-                    // Switching auto-renew off is how a customer leaves at term end.
-                    seen = Seen::Gone;
-                    Some(Action::SetAutoRenew { subscription, enabled: false })
-                }
-                Seen::Active if quantity_change => Some(Action::SetQuantity { subscription, quantity: new_quantity }),
-                Seen::Active => None,
-            };
-            if let Some(action) = action {
-                steps.push(Step { at, actor, action: Some(action) });
+            let (low, high) = (self.purchase.quantity_min, self.purchase.quantity_max);
+            let other_quantity = random.between(low, if high > low { high - 1 } else { low });
+            let at = begins.checked_add(Duration::from_seconds(random.below(length) as i64)).expect("inside the validated horizon");
+            if at > self.bought_at {
+                return Some(MonthPlan { at, quantity_change, suspend, reactivate, cancel, auto_renew_off, other_quantity });
             }
         }
-        Script {
-            policy: Arc::clone(&base.policy),
-            catalog: Arc::clone(&base.catalog),
-            partner: Arc::clone(&base.partner),
-            customers: vec![Customer { handle: format!("customer-{index:07}"), country, segment, opened: start.date() }],
-            start,
-            until: Some(self.horizon(start)),
-            steps,
-            handles: Vec::new(),
+        None
+    }
+
+    /// This month's action, given the subscription as it is now. At most one a month, in this
+    /// order of precedence.
+    fn monthly_action(&mut self, plan: MonthPlan, subscription: &Subscription) -> Option<Action> {
+        let reference = Self::SUBSCRIPTION;
+        match subscription.status {
+            Status::Suspended if plan.reactivate => {
+                self.months_suspended = 0;
+                Some(Action::Reactivate { subscription: reference })
+            }
+            Status::Suspended => {
+                // Not reactivated for a quarter: the customer has left (its data goes at the
+                // policy's retention date).
+                self.months_suspended += 1;
+                self.left = self.months_suspended >= 3;
+                None
+            }
+            Status::Active if plan.cancel => {
+                self.awaiting = Some(FollowUp::AfterCancel);
+                Some(Action::Cancel { subscription: reference })
+            }
+            Status::Active if plan.suspend => Some(Action::Suspend { subscription: reference, reason: SuspendReason::Nonpayment }),
+            Status::Active if plan.auto_renew_off => {
+                // Switching auto-renew off is how a customer leaves at term end.
+                self.awaiting = Some(FollowUp::AfterAutoRenewOff);
+                Some(Action::SetAutoRenew { subscription: reference, enabled: false })
+            }
+            Status::Active if plan.quantity_change && self.purchase.quantity_max > self.purchase.quantity_min => {
+                let quantity = if plan.other_quantity >= subscription.quantity { plan.other_quantity + 1 } else { plan.other_quantity };
+                Some(Action::SetQuantity { subscription: reference, quantity })
+            }
+            // Expired, disabled or deleted: nothing left to act on.
+            _ => None,
         }
     }
+
+    /// The step that follows a cancellation or an auto-renew change at the same instant.
+    fn follow_up_action(&mut self, follow_up: FollowUp, refusal: Option<Code>) -> Option<Action> {
+        let subscription = Self::SUBSCRIPTION;
+        match (follow_up, refusal) {
+            (FollowUp::AfterCancel | FollowUp::AfterAutoRenewOff, None) => {
+                // Deleted, or going at term end.
+                self.left = true;
+                None
+            }
+            (FollowUp::AfterCancel, Some(Code::CancelNotSupportedUseSuspend)) => {
+                // As the refusal says: suspension is how this subscription ends.
+                self.left = true;
+                Some(Action::Suspend { subscription, reason: SuspendReason::CustomerRequest })
+            }
+            (FollowUp::AfterCancel, Some(_)) => {
+                // Too late to cancel: leave at the end of the term instead.
+                self.awaiting = Some(FollowUp::AfterAutoRenewOff);
+                Some(Action::SetAutoRenew { subscription, enabled: false })
+            }
+            // It renews whatever the customer wants: the customer stays and goes on as before.
+            (FollowUp::AfterAutoRenewOff, Some(_)) => None,
+        }
+    }
+}
+
+impl StepSource for CustomerSteps {
+    fn next_at(&mut self) -> Option<Instant> {
+        if self.follow_up.is_some() {
+            return Some(self.now);
+        }
+        if let Some((at, _, _)) = self.buy {
+            return Some(at);
+        }
+        if self.left {
+            return None;
+        }
+        if self.plan.is_none() {
+            self.plan = self.plan_next_month();
+        }
+        self.plan.map(|plan| plan.at)
+    }
+
+    fn decide(&mut self, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
+        if let Some((follow_up, refusal)) = self.follow_up.take() {
+            return (self.actor, self.follow_up_action(follow_up, refusal).map(Cow::Owned));
+        }
+        if let Some((at, quantity, annual)) = self.buy.take() {
+            self.now = at;
+            let line = CartLine {
+                offer: self.purchase.offer,
+                quantity: Some(quantity),
+                billing: Some(if annual { Frequency::Annual } else { Frequency::Monthly }),
+                name: None,
+            };
+            return (self.actor, Some(Cow::Owned(Action::Buy { customer: CustomerId(0), lines: vec![line] })));
+        }
+        let plan = self.plan.take().expect("next_at drew the month");
+        self.now = plan.at;
+        // No subscription: the purchase was refused, and there is nothing to act on.
+        let action = subscriptions.first().and_then(|subscription| self.monthly_action(plan, subscription));
+        (self.actor, action.map(Cow::Owned))
+    }
+
+    fn finished(&mut self, result: &StepResult) {
+        if let Some(follow_up) = self.awaiting.take() {
+            self.follow_up = Some((follow_up, result.refusal.map(|(code, _)| code)));
+        }
+    }
+}
+
+/// Wraps a step source and writes down the steps it gives, for a script of them.
+struct RecordingSteps<S: StepSource> {
+    inner: S,
+    steps: Vec<Step>,
+}
+
+impl<S: StepSource> StepSource for RecordingSteps<S> {
+    fn next_at(&mut self) -> Option<Instant> {
+        self.inner.next_at()
+    }
+
+    fn decide(&mut self, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
+        let at = self.inner.next_at().expect("the engine asks for a step only after next_at gave one");
+        let (actor, action) = self.inner.decide(subscriptions);
+        let action = action.map(Cow::into_owned);
+        // A step that only moves the clock changes nothing: it is left out of the script.
+        if let Some(action) = &action {
+            self.steps.push(Step { at, actor, action: Some(action.clone()) });
+        }
+        (actor, action.map(Cow::Owned))
+    }
+
+    fn finished(&mut self, result: &StepResult) {
+        self.inner.finished(result);
+    }
+}
+
+/// Watches nothing: for runs whose only product is their steps.
+struct NoObserver;
+
+impl Observer for NoObserver {
+    const WANTS_DETAIL: bool = false;
+    fn event(&mut self, _event: Event, _detail: String) {}
+    fn invoice(&mut self, _invoice: Invoice) {}
+    fn step_finished(&mut self, _step: usize, _at: Instant, _result: StepResult, _subscriptions: &[Subscription]) {}
 }
 
 #[cfg(test)]

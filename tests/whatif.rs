@@ -12,9 +12,13 @@ use cspsim::whatif::{LinesOut, resolve_policy, simulate};
 const PRICE_CENTS: i64 = 3200; // m365-e3, per license per month
 
 fn load(policy: &str) -> cspsim::scenario::load::LoadedScenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/whatif/suspend-population.yaml");
+    load_input("suspend-population.yaml", policy)
+}
+
+fn load_input(name: &str, policy: &str) -> cspsim::scenario::load::LoadedScenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/whatif").join(name);
     let options = LoadOptions { policy: Some(resolve_policy(policy).unwrap()), sweep: Vec::new() };
-    load_scenario(&path, "suspend-population.yaml", &options).unwrap_or_else(|d| panic!("{d}"))
+    load_scenario(&path, name, &options).unwrap_or_else(|d| panic!("{d}"))
 }
 
 /// `date` plus `months` months, the day clamped to the month's last day.
@@ -34,7 +38,7 @@ fn customers(loaded: &cspsim::scenario::load::LoadedScenario) -> Vec<(NaiveDate,
     let population = loaded.population.as_ref().unwrap();
     (0..population.customers)
         .map(|index| {
-            let script = population.customer_script(&loaded.script, index);
+            let script = population.customer_script(&loaded.script, index, Limits::default()).unwrap();
             let Some(Action::Buy { lines, .. }) = &script.steps[0].action else { panic!("a purchase first") };
             let quantity = lines[0].quantity.unwrap();
             let suspended = script.steps.iter().find(|s| matches!(s.action, Some(Action::Suspend { .. }))).expect("every customer suspends").at;
@@ -115,6 +119,54 @@ fn the_what_if_command_writes_both_csvs_and_the_chart_and_compares_the_policies(
     assert!(monthly.contains("suspend-population.yaml,2022-02,billed,"));
     let svg = std::fs::read_to_string(out.path().join("whatif.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.matches("<polyline").count() == 2);
+}
+
+/// Each generated customer's steps under a policy, as (instant, action) pairs.
+fn actions(loaded: &cspsim::scenario::load::LoadedScenario) -> Vec<Vec<(i64, Action)>> {
+    let population = loaded.population.as_ref().unwrap();
+    (0..population.customers)
+        .map(|index| {
+            let script = population.customer_script(&loaded.script, index, Limits::default()).unwrap();
+            script.steps.iter().map(|step| (step.at.unix_seconds(), step.action.clone().unwrap())).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_refused_cancellation_is_followed_by_what_the_policy_allows() {
+    // csp-2020: a Microsoft subscription is not cancelled but suspended, at the same instant;
+    // the customer then does nothing more (its subscription is deleted after retention).
+    let csp = load_input("cancel-population.yaml", "csp-2020");
+    for steps in actions(&csp) {
+        let kinds: Vec<&str> = steps.iter().map(|(_, action)| action.name()).collect();
+        assert_eq!(kinds, ["buy", "cancel", "suspend"], "{steps:?}");
+        assert_eq!(steps[1].0, steps[2].0, "suspended at the instant the cancellation was refused");
+    }
+    let metrics = simulate(&csp, Limits::default(), &indicatif::ProgressBar::hidden(), None).unwrap();
+    assert_eq!((metrics.refused(), metrics.active_at_end, metrics.deleted_at_end), (200, 0, 200));
+
+    // nce-2022: inside 7 days of the purchase the cancellation deletes the subscription; later
+    // it is refused, auto-renew goes off at once, and the subscription lasts its term: past the
+    // horizon (2023-01-01T09:00Z) unless bought on 2022-01-01, whose term ends 2023-01-01T00:00Z.
+    let nce = load_input("cancel-population.yaml", "nce-2022");
+    let second_day = NaiveDate::from_ymd_opt(2022, 1, 2).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+    let (mut in_window, mut late, mut late_and_active) = (0_u64, 0_u64, 0_u64);
+    for steps in actions(&nce) {
+        let (bought, cancelled) = (steps[0].0, steps[1].0);
+        let kinds: Vec<&str> = steps.iter().map(|(_, action)| action.name()).collect();
+        if cancelled - bought < 7 * 24 * 3600 {
+            in_window += 1;
+            assert_eq!(kinds, ["buy", "cancel"], "{steps:?}");
+        } else {
+            late += 1;
+            late_and_active += u64::from(bought >= second_day);
+            assert_eq!(kinds, ["buy", "cancel", "set_auto_renew"], "{steps:?}");
+            assert_eq!(steps[1].0, steps[2].0);
+        }
+    }
+    assert!(in_window > 0 && late > 0, "both sides of the window: {in_window} and {late}");
+    let metrics = simulate(&nce, Limits::default(), &indicatif::ProgressBar::hidden(), None).unwrap();
+    assert_eq!((metrics.refused(), metrics.active_at_end, metrics.deleted_at_end), (late, late_and_active, in_window));
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub mod trial;
 pub mod world;
 
 pub use script::Script;
-pub use world::{FinalState, Limits, run};
+pub use world::{FinalState, Limits, ScriptSteps, StepSource, run, run_steps};
 
 /// A run that cannot finish. Both are consequences of the input (an absurd horizon or
 /// absurd numbers), reported with the step they happened in.

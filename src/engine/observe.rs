@@ -282,6 +282,7 @@ pub trait Observer {
     fn recorded_bytes_over_budget(&self) -> Option<u64> {
         None
     }
-    /// Called after each step with its result and the subscriptions as they are then.
-    fn step_finished(&mut self, step: usize, result: StepResult, subscriptions: &[crate::engine::state::Subscription]);
+    /// Called after each step (at its instant `at`) with its result and the subscriptions as
+    /// they are then.
+    fn step_finished(&mut self, step: usize, at: crate::engine::time::Instant, result: StepResult, subscriptions: &[crate::engine::state::Subscription]);
 }

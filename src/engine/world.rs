@@ -6,6 +6,7 @@
 //! Entries are never removed when plans change; a popped entry is acted on only if the
 //! subscription still expects that event at that instant.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -15,7 +16,7 @@ use crate::engine::catalog::{Offer, OfferId};
 use crate::engine::money::Money;
 use crate::engine::observe::{Event, EventKind, EventResult, Invoice, LedgerLine, Observer, Source, StepResult, Subject, SubscriptionId};
 use crate::engine::rules::{Code, Rule};
-use crate::engine::script::{Action, Script, SubscriptionRef, UserId};
+use crate::engine::script::{Action, Script, Step, SubscriptionRef, UserId};
 use crate::engine::state::{Cart, Status, Subscription};
 use crate::engine::time::Instant;
 use crate::policy::{Permission, Policy};
@@ -84,26 +85,85 @@ pub struct FinalState<O> {
     pub not_invoiced: Vec<LedgerLine>,
 }
 
+/// Where a run's steps come from: a script's list, or a generator that decides each step when
+/// the clock reaches it (a population's customer, who reacts to what happened before).
+pub trait StepSource {
+    /// The instant of the next step, or `None` when there are no more. Never earlier than the
+    /// step before.
+    fn next_at(&mut self) -> Option<Instant>;
+    /// The step's actor and action (`None`: the step only moves the clock), decided once every
+    /// scheduled event up to and including its instant has run.
+    fn decide(&mut self, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>);
+    /// What the step's action came to.
+    fn finished(&mut self, _result: &StepResult) {}
+}
+
+impl<S: StepSource + ?Sized> StepSource for &mut S {
+    fn next_at(&mut self) -> Option<Instant> {
+        (**self).next_at()
+    }
+    fn decide(&mut self, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
+        (**self).decide(subscriptions)
+    }
+    fn finished(&mut self, result: &StepResult) {
+        (**self).finished(result);
+    }
+}
+
+/// A script's own steps, in order.
+pub struct ScriptSteps<'s> {
+    steps: &'s [Step],
+    next: usize,
+}
+
+impl<'s> ScriptSteps<'s> {
+    pub fn new(steps: &'s [Step]) -> Self {
+        ScriptSteps { steps, next: 0 }
+    }
+}
+
+impl StepSource for ScriptSteps<'_> {
+    fn next_at(&mut self) -> Option<Instant> {
+        self.steps.get(self.next).map(|step| step.at)
+    }
+
+    fn decide(&mut self, _subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
+        let step = &self.steps[self.next];
+        self.next += 1;
+        (step.actor, step.action.as_ref().map(Cow::Borrowed))
+    }
+}
+
 /// Runs a script to its end (its last step, or `until`).
 pub fn run<O: Observer>(script: &Script, observer: O, limits: Limits) -> Result<FinalState<O>, EngineError> {
+    run_steps(script, ScriptSteps::new(&script.steps), observer, limits)
+}
+
+/// Runs a script's setting (policy, catalog, partner, customers, `until`) with the steps a
+/// source gives, to the last of them or `until`. The script's own steps are not used.
+pub fn run_steps<O: Observer>(script: &Script, mut steps: impl StepSource, observer: O, limits: Limits) -> Result<FinalState<O>, EngineError> {
     let mut world = World::new(script, observer, limits);
     world.register_partner();
-    for (index, step) in script.steps.iter().enumerate() {
-        world.advance_to(step.at)?;
-        world.step = Some(index as u32);
-        world.actor = step.actor;
-        let result = match &step.action {
+    let mut index = 0_u32;
+    while let Some(at) = steps.next_at() {
+        world.advance_to(at)?;
+        world.step = Some(index);
+        let (actor, action) = steps.decide(&world.subscriptions);
+        world.actor = actor;
+        let result = match action {
             Some(action) => {
                 if world.last_scheduled_at == Some(world.now) {
                     world.hit(Rule::OrderSameInstant);
                 }
-                world.act(action)?
+                world.act(&action)?
             }
             None => StepResult::default(),
         };
         world.step = None;
         world.actor = None;
-        world.observer.step_finished(index, result, &world.subscriptions);
+        steps.finished(&result);
+        world.observer.step_finished(index as usize, world.now, result, &world.subscriptions);
+        index = index.checked_add(1).ok_or_else(|| world.overflow("the number of steps"))?;
     }
     if let Some(until) = script.until {
         world.advance_to(until)?;

@@ -107,7 +107,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
     );
     let head: Option<ScenarioFile> = builder.decode(&head);
     let steps = decode_steps(&mut builder, root.get("steps"));
-    let customers = decode_customers(&mut builder, root.get("customers"));
+    let customers_decoded = decode_customers(&mut builder, root.get("customers"));
     let catalog = match root.get("catalog") {
         Some(node) => load_catalog(&mut builder, node, path),
         None => None,
@@ -120,7 +120,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
     }
     refuse_control_characters(&mut builder, &head.scenario, "the title");
     let mut context = Context::new(&mut builder, path, &head, &catalog, options);
-    let customers = context.customers(&customers);
+    let customers = context.customers(&customers_decoded);
     let steps_built = context.steps(&steps);
     let until = head.until.as_ref().and_then(|until| context.instant(until));
     if let Some(until) = until
@@ -137,6 +137,35 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
     }
     let rules = context.rules(head.rules.as_deref().unwrap_or_default());
     let population = head.population.as_ref().and_then(|section| context.population(section));
+    // One horizon per file: the hand-written part of a file with a population runs as long as
+    // the population does, so that both are compared over the same months.
+    let mut until = until;
+    if let (Some(population), Some(section)) = (&population, &head.population) {
+        let horizon = population.horizon(context.start);
+        match (&head.until, until) {
+            (Some(located), Some(given)) if given != horizon => context.builder.error_at(
+                located,
+                format!("`until` ({given}) is not where the population ends ({horizon}: `months` {} after the start)", population.months),
+                "no `until` in a file with a population (it runs for the population's months)",
+            ),
+            _ => until = Some(horizon),
+        }
+        if let Some(last) = steps_built.last().filter(|last| last.0.at > horizon) {
+            context.builder.report(
+                Diagnostic::new(context.builder.file, section.position, format!("a step at {} is after the population's end ({horizon})", last.0.at))
+                    .expected("hand-written steps within the population's `months`"),
+            );
+        }
+        for (name, _) in &customers_decoded.0 {
+            if crate::population::is_generated_handle(&name.value) {
+                context.builder.error_at(
+                    name,
+                    format!("`{}` is the name of a generated customer of the population", name.value),
+                    "another name for a hand-written customer (customer-NNNNNNN names the population's)",
+                );
+            }
+        }
+    }
     let Context { policy, policy_overrides, partner, start, handles, .. } = context;
     if !steps.complete || !customers.1 {
         // Bad steps or customers were reported; nothing runs.

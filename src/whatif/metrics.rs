@@ -94,7 +94,6 @@ pub struct MetricsObserver {
     /// The memory those invoices take, held to the same budget as a recorded run's.
     kept_bytes: u64,
     start_month: i32,
-    step_months: Vec<usize>,
 }
 
 /// Months since year 0: consecutive months differ by one.
@@ -103,12 +102,10 @@ pub fn month_number(date: NaiveDate) -> i32 {
 }
 
 impl MetricsObserver {
-    /// `steps` are the instants of the script's steps (refusals are counted in their month).
-    pub fn new(start: Instant, months: usize, steps: impl Iterator<Item = Instant>) -> Self {
+    pub fn new(start: Instant, months: usize) -> Self {
         let start_month = month_number(start.date());
-        let step_months = steps.map(|at| (month_number(at.date()) - start_month).max(0) as usize).collect();
         let metrics = Metrics { first_month: start_month, months: vec![Month::default(); months], customers: 1, ..Metrics::default() };
-        MetricsObserver { metrics, invoices: None, kept_bytes: 0, start_month, step_months }
+        MetricsObserver { metrics, invoices: None, kept_bytes: 0, start_month }
     }
 
     /// Also keeps every invoice.
@@ -153,9 +150,10 @@ impl Observer for MetricsObserver {
         (self.kept_bytes > crate::outcome::RECORD_BUDGET_BYTES).then_some(self.kept_bytes)
     }
 
-    fn step_finished(&mut self, step: usize, result: StepResult, _subscriptions: &[Subscription]) {
+    fn step_finished(&mut self, _step: usize, at: Instant, result: StepResult, _subscriptions: &[Subscription]) {
+        // A refusal counts in the month of its action.
         if result.refusal.is_some() {
-            let index = self.step_months.get(step).copied().unwrap_or(0);
+            let index = (month_number(at.date()) - self.start_month).max(0) as usize;
             self.month(index).refused += 1;
         }
     }

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::app::{EXIT_INVALID, EXIT_OK, Style, jobs_or_default, usage_error};
 use crate::cli::WhatifArgs;
 use crate::engine::script::Script;
-use crate::engine::{EngineError, Limits};
+use crate::engine::{EngineError, Limits, ScriptSteps, StepSource};
 use crate::outcome::line_cells;
 use crate::policy::{ParameterValue, Policy};
 use crate::report::write_atomically;
@@ -78,6 +78,12 @@ pub fn variants(policies: &[String], sets: &[String]) -> Result<Vec<Variant>, St
             let suggestion = near.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
             format!("error: `--set {set}`: `{parameter}` is not a policy parameter{suggestion}\n")
         })?;
+        if known.name == "role_matrix" {
+            // A table, not a value a comma-separated list can sweep.
+            return Err(format!(
+                "error: `--set {set}`: the role matrix is a table and cannot be swept; write a policy file (`extends: csp-2020` and `parameters: {{role_matrix: ...}}`) and pass it with --policy\n"
+            ));
+        }
         if swept.contains(&known.name) {
             return Err(format!("error: `--set {set}`: `{}` is already swept; list all its values in one --set, separated by commas\n", known.name));
         }
@@ -150,12 +156,12 @@ pub fn simulate(loaded: &LoadedScenario, limits: Limits, progress: &indicatif::P
     };
     let labels = lines.as_ref().map(|l| (l.variant, l.scenario));
     // One run: its metrics, and its lines as CSV records when they are wanted.
-    let run_one = |script: &Script| -> Result<(Metrics, Vec<u8>), EngineError> {
-        let mut observer = MetricsObserver::new(script.start, months, script.steps.iter().map(|s| s.at));
+    let run_one = |script: &Script, steps: &mut dyn StepSource| -> Result<(Metrics, Vec<u8>), EngineError> {
+        let mut observer = MetricsObserver::new(script.start, months);
         if labels.is_some() {
             observer = observer.keeping_invoices();
         }
-        let state = crate::engine::run(script, observer, limits)?;
+        let state = crate::engine::run_steps(script, steps, observer, limits)?;
         let mut metrics = state.observer.metrics;
         metrics.add_final_state(&state.subscriptions);
         let records = match (labels, &state.observer.invoices) {
@@ -166,7 +172,7 @@ pub fn simulate(loaded: &LoadedScenario, limits: Limits, progress: &indicatif::P
     };
     let mut total = Metrics::default();
     if !script.steps.is_empty() || !script.customers.is_empty() {
-        let (mut metrics, records) = run_one(script)?;
+        let (mut metrics, records) = run_one(script, &mut ScriptSteps::new(&script.steps))?;
         metrics.customers = script.customers.len() as u64;
         total.add(&metrics);
         if let Some(lines) = &mut lines {
@@ -186,8 +192,9 @@ pub fn simulate(loaded: &LoadedScenario, limits: Limits, progress: &indicatif::P
                     let mut sum = Metrics::default();
                     let mut records = Vec::new();
                     for index in c * chunk..((c + 1) * chunk).min(population.customers) {
-                        let (metrics, customer_records) =
-                            run_one(&population.customer_script(script, index)).map_err(|error| SimulationError::Customer { index, error })?;
+                        let setting = population.customer_setting(script, index);
+                        let mut steps = population.customer_steps(script, index);
+                        let (metrics, customer_records) = run_one(&setting, &mut steps).map_err(|error| SimulationError::Customer { index, error })?;
                         sum.add(&metrics);
                         records.extend(customer_records);
                     }
