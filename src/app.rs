@@ -532,7 +532,7 @@ fn policies(args: &PoliciesArgs) -> u8 {
                 return EXIT_INVALID;
             }
         },
-        None => crate::policy::builtin::names().filter_map(crate::policy::builtin::find).collect(),
+        None => crate::scenario::builtin_policies::names().filter_map(crate::scenario::builtin_policies::find).collect(),
     };
     for policy in &policies {
         sayln!("{}", policy.name);

@@ -25,7 +25,7 @@ fn write_line(out: &mut String, outcome: &Outcome, line: &crate::engine::observe
 pub fn timeline(outcome: &Outcome, shown_path: &str, failures: &[crate::expect::Failure]) -> String {
     let mut out = String::new();
     let policy = &outcome.script.policy;
-    let changed = crate::policy::builtin::find(&policy.name).map(|base| policy.differences_from(&base)).unwrap_or_default();
+    let changed = crate::scenario::builtin_policies::find(&policy.name).map(|base| policy.differences_from(&base)).unwrap_or_default();
     let overrides = if changed.is_empty() {
         String::new()
     } else {

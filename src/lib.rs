@@ -24,5 +24,6 @@ pub mod population;
 pub mod report;
 pub mod scenario;
 pub mod snapshot;
+pub mod suggest;
 pub mod suite;
 pub mod whatif;

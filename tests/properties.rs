@@ -15,7 +15,8 @@ use cspsim::engine::script::{Action, CartLine, Cloud, Customer, CustomerId, Part
 use cspsim::engine::state::Status;
 use cspsim::engine::time::{Duration, Instant, parse_instant};
 use cspsim::outcome::{Outcome, record};
-use cspsim::policy::{Role, builtin};
+use cspsim::policy::Role;
+use cspsim::scenario::builtin_policies as builtin;
 use cspsim::scenario::catalog_file::load_catalog_file;
 use cspsim::scenario::write::script_to_yaml;
 use proptest::prelude::*;

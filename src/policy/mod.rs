@@ -7,8 +7,6 @@
 //! applied here by name through one table ([`PARAMETERS`]), so a parameter is declared once:
 //! its name, its kind, how to parse it and how to print it.
 
-pub mod builtin;
-
 use std::collections::BTreeMap;
 
 use crate::engine::money::Rounding;
@@ -272,7 +270,7 @@ fn parse_duration(value: &ParameterValue) -> Result<Duration, String> {
 fn parse_choice<'a>(value: &ParameterValue, names: &'a [&'a str]) -> Result<&'a str, String> {
     let text = value.text()?;
     names.iter().copied().find(|name| *name == text).ok_or_else(|| {
-        let suggestion = crate::scenario::suggest::nearest(text, names.iter().copied()).map(|near| format!("; did you mean `{near}`?")).unwrap_or_default();
+        let suggestion = crate::suggest::nearest(text, names.iter().copied()).map(|near| format!("; did you mean `{near}`?")).unwrap_or_default();
         format!("`{text}` is not one of {}{suggestion}", names.join(", "))
     })
 }
@@ -295,9 +293,8 @@ fn apply_role_matrix(policy: &mut Policy, value: &ParameterValue) -> Result<(), 
     };
     for (action, roles) in entries {
         let permission = Permission::from_name(action).ok_or_else(|| {
-            let suggestion = crate::scenario::suggest::nearest(action, Permission::NAMES.iter().copied())
-                .map(|near| format!("; did you mean `{near}`?"))
-                .unwrap_or_default();
+            let suggestion =
+                crate::suggest::nearest(action, Permission::NAMES.iter().copied()).map(|near| format!("; did you mean `{near}`?")).unwrap_or_default();
             format!("`{action}` is not an action of the role matrix ({}){suggestion}", Permission::NAMES.join(", "))
         })?;
         let names: Vec<&str> = match roles {
@@ -308,8 +305,7 @@ fn apply_role_matrix(policy: &mut Policy, value: &ParameterValue) -> Result<(), 
         let mut parsed = Vec::new();
         for name in names {
             parsed.push(Role::from_name(name).ok_or_else(|| {
-                let suggestion =
-                    crate::scenario::suggest::nearest(name, Role::NAMES.iter().copied()).map(|near| format!("; did you mean `{near}`?")).unwrap_or_default();
+                let suggestion = crate::suggest::nearest(name, Role::NAMES.iter().copied()).map(|near| format!("; did you mean `{near}`?")).unwrap_or_default();
                 format!("`{name}` is not a role ({}){suggestion}", Role::NAMES.join(", "))
             })?);
         }
@@ -659,7 +655,7 @@ impl Parameter {
 impl Policy {
     /// The parameter named `name`, or the nearest name for a misspelling.
     pub fn parameter(name: &str) -> Result<&'static Parameter, Option<&'static str>> {
-        PARAMETERS.iter().find(|parameter| parameter.name == name).ok_or_else(|| crate::scenario::suggest::nearest(name, PARAMETERS.iter().map(|p| p.name)))
+        PARAMETERS.iter().find(|parameter| parameter.name == name).ok_or_else(|| crate::suggest::nearest(name, PARAMETERS.iter().map(|p| p.name)))
     }
 
     /// Sets one parameter from its written value.

@@ -8,8 +8,8 @@ use crate::policy::{ParameterValue, Policy};
 use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
 use crate::scenario::model::ParameterNode;
 use crate::scenario::node_de::{self, Located};
-use crate::scenario::suggest::nearest;
 use crate::scenario::yaml::{Node, NodeValue};
+use crate::suggest::nearest;
 
 /// Accumulates every problem found in one file.
 pub struct Builder<'a> {

@@ -18,17 +18,18 @@ use crate::engine::script::{
 };
 use crate::engine::time::{Duration, Instant, parse_date, parse_instant};
 use crate::expect::{Check, CheckKind, Expectation, LineExpectation, StepExpectations, subscription_fields};
-use crate::policy::{ParameterValue, Policy, Role, builtin};
+use crate::policy::{ParameterValue, Policy, Role};
 use crate::population::{PopulationSpec, PurchaseMix, Rates};
 use crate::scenario::builder::{Builder, with_placeholders};
+use crate::scenario::builtin_policies as builtin;
 use crate::scenario::catalog_file::{self, decode_catalog, load_catalog_file};
 use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
 use crate::scenario::model::*;
 use crate::scenario::node_de::Located;
 use crate::scenario::policy_file::load_policy_file;
 use crate::scenario::source::{parse_mapping, read_text};
-use crate::scenario::suggest::nearest;
 use crate::scenario::yaml::{Node, NodeValue};
+use crate::suggest::nearest;
 
 /// A scenario ready to run.
 #[derive(Clone, Debug)]

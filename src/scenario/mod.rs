@@ -3,6 +3,7 @@
 //! receives a validated [`crate::engine::Script`] and never sees a file.
 
 pub mod builder;
+pub mod builtin_policies;
 pub mod catalog_file;
 pub mod countries;
 pub mod currencies;
@@ -12,6 +13,5 @@ pub mod model;
 pub mod node_de;
 pub mod policy_file;
 pub mod source;
-pub mod suggest;
 pub mod write;
 pub mod yaml;

@@ -17,8 +17,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess, VariantAccess, Visitor};
 
 use crate::scenario::diagnostic::Position;
-use crate::scenario::suggest::nearest;
 use crate::scenario::yaml::{Node, NodeValue};
+use crate::suggest::nearest;
 
 /// The newtype name through which [`Located`] asks this deserializer for a node's position.
 const LOCATED_MARKER: &str = "__cspsim_located";

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use crate::policy::{Policy, builtin};
+use crate::policy::Policy;
 use crate::scenario::builder::Builder;
+use crate::scenario::builtin_policies as builtin;
 use crate::scenario::diagnostic::Diagnostics;
 use crate::scenario::model::PolicyFile;
 use crate::scenario::source::{parse_mapping, read_text};

@@ -1,6 +1,5 @@
 //! Writing a script back out as a scenario file, with its catalog inline: how a generated
-//! sequence (a shrunk property-test failure, one customer of a population) becomes a file a
-//! person can run, read and edit.
+//! sequence (a shrunk property-test failure) becomes a file a person can run, read and edit.
 
 use std::fmt::Write as _;
 
@@ -8,7 +7,7 @@ use crate::engine::catalog::{Catalog, Frequency, Offer};
 use crate::engine::script::{Action, CartLine, CartRef, PublisherFilter, Script, SubscriptionRef};
 use crate::engine::time::format_date;
 use crate::outcome::yaml_scalar;
-use crate::policy::builtin;
+use crate::scenario::builtin_policies as builtin;
 
 pub fn script_to_yaml(script: &Script, title: &str) -> String {
     let mut out = String::new();

@@ -29,20 +29,20 @@ use metrics::{Metrics, MetricsObserver, Month};
 
 /// A policy by built-in name or file path, or a rendered error.
 pub fn resolve_policy(name: &str) -> Result<Policy, String> {
-    if let Some(policy) = crate::policy::builtin::find(name) {
+    if let Some(policy) = crate::scenario::builtin_policies::find(name) {
         return Ok(policy);
     }
     let path = Path::new(name);
     if path.is_file() {
         return crate::scenario::policy_file::load_policy_file(path).map_err(|d| d.render());
     }
-    let suggestion = crate::scenario::suggest::nearest(name, crate::policy::builtin::names())
-        .or_else(|| crate::policy::builtin::names().find(|builtin| builtin.starts_with(name)))
+    let suggestion = crate::suggest::nearest(name, crate::scenario::builtin_policies::names())
+        .or_else(|| crate::scenario::builtin_policies::names().find(|builtin| builtin.starts_with(name)))
         .map(|n| format!("; did you mean `{n}`?"))
         .unwrap_or_default();
     Err(format!(
         "error: `{name}` is neither a built-in policy ({}) nor a policy file{suggestion}\n",
-        crate::policy::builtin::names().collect::<Vec<_>>().join(", ")
+        crate::scenario::builtin_policies::names().collect::<Vec<_>>().join(", ")
     ))
 }
 
