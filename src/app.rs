@@ -133,6 +133,12 @@ pub fn write_stdout(text: std::fmt::Arguments) {
     }
 }
 
+/// "1 step", "2 steps": a count with its noun.
+pub(crate) fn plural(count: impl std::fmt::Display, noun: &str) -> String {
+    let count = count.to_string();
+    if count == "1" { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
 /// Prints a usage or input error and gives the exit code for it.
 pub(crate) fn usage_error(message: &str) -> u8 {
     eprintln!("error: {message}");
@@ -293,7 +299,7 @@ fn write_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<()> {
 }
 
 fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style, err: Style) {
-    let counts = format!("({} steps, {} checks, {:.0?})", run.steps, run.checks, run.elapsed);
+    let counts = format!("({}, {}, {:.0?})", plural(run.steps, "step"), plural(run.checks, "check"), run.elapsed);
     match run.status {
         Status::Pass => {
             if !quiet {
@@ -423,7 +429,8 @@ fn accept(args: &AcceptArgs) -> u8 {
     }
     sayln!("{} snapshot{} accepted", accepted.len(), if accepted.len() == 1 { "" } else { "s" });
     if refused > 0 {
-        eprintln!("{refused} pending snapshot{} not accepted: run `cspsim check` to write them again from the scenarios", if refused == 1 { "" } else { "s" });
+        let (noun, pronoun) = if refused == 1 { ("snapshot", "it") } else { ("snapshots", "them") };
+        eprintln!("{refused} pending {noun} not accepted: run `cspsim check` to write {pronoun} again from the scenarios");
     }
     if invalid > 0 {
         return EXIT_INVALID;

@@ -3,19 +3,27 @@
 //! Adding a test means adding a scenario file and reviewing its snapshot
 //! (`cargo insta review` or `cspsim accept`).
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use cspsim::engine::Limits;
 use cspsim::scenario::load::{LoadOptions, load_scenario};
+use cspsim::suite::discover;
 
 #[test]
 fn every_bundled_scenario_passes_and_matches_its_snapshot() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    insta::glob!("../scenarios", "**/*.yaml", |path| {
-        let relative = path.strip_prefix(root.join("scenarios")).expect("globbed under scenarios/");
-        if relative.starts_with("catalogs") || relative.starts_with("policies") {
-            return;
+    // The files `cspsim run scenarios/` runs, no more and no fewer.
+    let resolve = |path: &Path| std::fs::canonicalize(path).unwrap();
+    let discovered: BTreeSet<PathBuf> = discover(&[root.join("scenarios")]).unwrap().iter().map(|file| resolve(&file.path)).collect();
+    let visited = Mutex::new(BTreeSet::new());
+    insta::glob!("../scenarios", "**/*.{yaml,yml}", |path| {
+        if !discovered.contains(&resolve(path)) {
+            return; // a catalog or policy document
         }
+        visited.lock().unwrap().insert(resolve(path));
+        let relative = path.strip_prefix(root.join("scenarios")).expect("globbed under scenarios/");
         let display = relative.to_string_lossy().replace('\\', "/");
         let loaded = load_scenario(path, &display, &LoadOptions::default()).unwrap_or_else(|diagnostics| panic!("{display} does not load:\n{diagnostics}"));
         let outcome = cspsim::outcome::record_scenario(&loaded, Limits::default()).unwrap_or_else(|error| panic!("{display}: {error}"));
@@ -36,4 +44,5 @@ fn every_bundled_scenario_passes_and_matches_its_snapshot() {
             }
         });
     });
+    assert_eq!(visited.into_inner().unwrap(), discovered, "the test and `cspsim run` must see the same scenario files");
 }

@@ -49,11 +49,6 @@ impl Period {
     pub fn days(self) -> i64 {
         days_between(self.first_day, self.last_day) + 1
     }
-
-    /// `[from, last_day]`, or `None` when `from` is after the period.
-    pub fn days_from(self, from: NaiveDate) -> i64 {
-        (days_between(from, self.last_day) + 1).max(0)
-    }
 }
 
 /// The partner's first billing date on or after `date` (billing day 1..=28 exists in every
@@ -104,7 +99,6 @@ mod tests {
         let period = Period::of(date("2021-04-10"), 1, 0).unwrap();
         assert_eq!((period.first_day, period.last_day), (date("2021-04-10"), date("2021-05-09")));
         assert_eq!(period.days(), 30);
-        assert_eq!(period.days_from(date("2021-04-25")), 15);
     }
 
     #[test]

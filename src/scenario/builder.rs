@@ -108,9 +108,6 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Applies named parameter values to a policy, reporting unknown names and bad values.
-    /// Applies parameter values to a policy, reporting unknown names and bad values; returns
-    /// the values that applied, so that they can be applied again to another base policy.
     /// Where the first name a message quotes (`like this`) stands in the source, at or after
     /// `from`.
     fn find_named(&self, message: &str, from: Position) -> Option<(Position, usize)> {
@@ -121,6 +118,8 @@ impl<'a> Builder<'a> {
         })
     }
 
+    /// Applies parameter values to a policy, reporting unknown names and bad values; returns
+    /// the values that applied, so that they can be applied again to another base policy.
     pub fn apply_parameters<'p>(
         &mut self,
         policy: &mut Policy,

@@ -408,7 +408,7 @@ fn summary_table(labels: &[String], comparisons: &[ScenarioComparison]) -> Strin
     let width = labels.iter().map(|l| l.len()).max().unwrap_or(8).max(14);
     for comparison in comparisons {
         let customers = comparison.results.first().map_or(0, |m| m.customers);
-        let _ = writeln!(out, "{} ({customers} customers)", comparison.display);
+        let _ = writeln!(out, "{} ({})", comparison.display, crate::app::plural(customers, "customer"));
         let _ = writeln!(out, "  {:<16}{}", "", labels.iter().map(|l| format!("{l:>width$}")).collect::<Vec<_>>().join("  "));
         for metric in METRICS {
             let cells: Vec<String> = comparison
