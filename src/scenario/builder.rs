@@ -95,16 +95,29 @@ impl<'a> Builder<'a> {
         match node_de::decode::<T>(node) {
             Ok(value) => Some(value),
             Err(errors) => {
-                for error in errors.into_iter().filter(|e| e.kind != crate::scenario::node_de::DecodeErrorKind::AlreadyReported) {
-                    let mut diagnostic = Diagnostic::new(self.file, error.position, error.message()).width(error.width as usize);
-                    if let Some(expected) = error.expected() {
-                        diagnostic = diagnostic.expected(expected);
-                    }
-                    diagnostic = diagnostic.suggest(error.suggestion());
-                    self.report(diagnostic);
-                }
+                self.report_decode_errors(errors);
                 None
             }
+        }
+    }
+
+    /// Like [`Builder::decode`], but a value with placeholders for what could be stepped over
+    /// (see [`node_de::decode_recovering`]) is still returned, its errors reported, so that the
+    /// checks that need the value still run. The file does not run: it has errors.
+    pub fn decode_recovering<T: for<'de> Deserialize<'de>>(&mut self, node: &Node) -> Option<T> {
+        let (value, errors) = node_de::decode_recovering::<T>(node);
+        self.report_decode_errors(errors);
+        value
+    }
+
+    fn report_decode_errors(&mut self, errors: Vec<node_de::DecodeError>) {
+        for error in errors.into_iter().filter(|e| e.kind != crate::scenario::node_de::DecodeErrorKind::AlreadyReported) {
+            let mut diagnostic = Diagnostic::new(self.file, error.position, error.message()).width(error.width as usize);
+            if let Some(expected) = error.expected() {
+                diagnostic = diagnostic.expected(expected);
+            }
+            diagnostic = diagnostic.suggest(error.suggestion());
+            self.report(diagnostic);
         }
     }
 
@@ -176,6 +189,16 @@ pub fn parameter_value(node: &ParameterNode) -> ParameterValue {
 
 /// A copy of a mapping node with the values of some present keys replaced, so that the rest
 /// can be decoded on its own while those parts are decoded piece by piece.
+/// A copy of a mapping `node` with one more entry, `key: value` (placed at the mapping).
+pub fn with_key(node: &Node, key: &str, value: NodeValue) -> Node {
+    let mut copy = node.clone();
+    if let NodeValue::Mapping(entries) = &mut copy.value {
+        let at = |value: NodeValue| Node { value, position: node.position, spelling: String::new() };
+        entries.push((at(NodeValue::Text(key.to_string())), at(value)));
+    }
+    copy
+}
+
 pub fn with_placeholders(node: &Node, replacements: &[(&str, NodeValue)]) -> Node {
     let mut copy = node.clone();
     if let NodeValue::Mapping(entries) = &mut copy.value {

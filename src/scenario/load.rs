@@ -20,7 +20,7 @@ use crate::engine::time::{Duration, Instant, parse_date, parse_instant};
 use crate::expect::{Check, CheckKind, Expectation, LineExpectation, StepExpectations, subscription_fields};
 use crate::policy::{ParameterValue, Policy, Role};
 use crate::population::{PopulationSpec, PurchaseMix, Rates};
-use crate::scenario::builder::{Builder, with_placeholders};
+use crate::scenario::builder::{Builder, with_key, with_placeholders};
 use crate::scenario::builtin_policies as builtin;
 use crate::scenario::catalog_file::{self, decode_catalog, load_catalog_file};
 use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
@@ -106,21 +106,35 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
         &root,
         &[("steps", NodeValue::Sequence(Vec::new())), ("customers", NodeValue::Mapping(Vec::new())), ("catalog", NodeValue::Text(String::new()))],
     );
-    let head: Option<ScenarioFile> = builder.decode(&head);
+    // Without a catalog the rest of the file is still checked (its offers cannot be).
+    let head = match root.get("catalog") {
+        Some(_) => head,
+        None => {
+            builder.report(
+                Diagnostic::new(builder.file, root.position, "missing required key `catalog`")
+                    .expected("a `catalog:` entry: a catalog file's path relative to this file, or the catalog inline"),
+            );
+            with_key(&head, "catalog", NodeValue::Text(String::new()))
+        }
+    };
+    let head: Option<ScenarioFile> = builder.decode_recovering(&head);
     let steps = decode_steps(&mut builder, root.get("steps"));
     let customers_decoded = decode_customers(&mut builder, root.get("customers"));
     let catalog = match root.get("catalog") {
         Some(node) => load_catalog(&mut builder, node, path),
         None => None,
     };
-    let (Some(head), Some(catalog)) = (head, catalog) else {
+    let Some(head) = head else {
         return Err(builder.diagnostics.finish());
     };
+    let catalog_loaded = catalog.is_some();
+    let catalog = catalog.unwrap_or_else(|| Catalog { currency: String::new(), smallest_amount: Money::from_cents(1), offers: Vec::new() });
     if head.scenario.value.trim().is_empty() {
         builder.error_at(&head.scenario, "the scenario has no title", "a title that says what the scenario shows");
     }
     refuse_control_characters(&mut builder, &head.scenario, "the title");
     let mut context = Context::new(&mut builder, path, &head, &catalog, options);
+    context.catalog_loaded = catalog_loaded;
     let customers = context.customers(&customers_decoded);
     let steps_built = context.steps(&steps);
     let until = head.until.as_ref().and_then(|until| context.instant(until));
@@ -295,6 +309,8 @@ struct HandleInfo {
 struct Context<'b, 'a> {
     builder: &'b mut Builder<'a>,
     catalog: &'b Catalog,
+    /// False when the catalog is missing or did not load: unknown offers are not reported.
+    catalog_loaded: bool,
     policy: Policy,
     policy_overrides: Vec<(String, ParameterValue)>,
     partner: Partner,
@@ -338,6 +354,7 @@ impl<'b, 'a> Context<'b, 'a> {
             partner,
             start,
             users,
+            catalog_loaded: true,
             customers: BTreeMap::new(),
             handles: Vec::new(),
             defined: BTreeMap::new(),
@@ -639,6 +656,8 @@ impl<'b, 'a> Context<'b, 'a> {
     fn offer(&mut self, name: &Located<String>) -> Option<OfferId> {
         match self.catalog.find(&name.value) {
             Some(id) => Some(id),
+            // The catalog is missing or did not load (reported): offers cannot be checked.
+            None if !self.catalog_loaded => None,
             None => {
                 let catalog = self.catalog;
                 self.builder.unknown_name(name, "offer", catalog.offers.iter().map(|o| o.id.as_str()));

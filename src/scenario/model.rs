@@ -708,8 +708,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
             fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<OneOrMany<T>, A::Error> {
                 Vec::<T>::deserialize(SeqAccessDeserializer::new(access)).map(OneOrMany)
             }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<OneOrMany<T>, D::Error> {
+                deserializer.deserialize_any(self)
+            }
         }
-        deserializer.deserialize_any(OneOrManyVisitor(std::marker::PhantomData))
+        // The file loader decodes one value as a list of one (see `ONE_OR_MANY_MARKER`);
+        // other deserializers see a newtype and take the value or the list as it comes.
+        deserializer.deserialize_newtype_struct(crate::scenario::node_de::ONE_OR_MANY_MARKER, OneOrManyVisitor(std::marker::PhantomData))
     }
 }
 

@@ -22,6 +22,9 @@ use crate::suggest::nearest;
 
 /// The newtype name through which [`Located`] asks this deserializer for a node's position.
 const LOCATED_MARKER: &str = "__cspsim_located";
+/// The name `OneOrMany` asks for: one value is decoded as a list of one, through this
+/// deserializer, so that its errors are located and recovered from like a list's.
+pub const ONE_OR_MANY_MARKER: &str = "__cspsim_one_or_many";
 
 /// A value together with where it was written.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -139,6 +142,8 @@ impl DecodeError {
             DecodeErrorKind::UnknownKey { key, context, .. } => format!("unknown key `{key}`{context}"),
             DecodeErrorKind::UnknownVariant { variant, .. } => format!("`{variant}` is not a valid value here"),
             DecodeErrorKind::InvalidType { found, .. } => format!("found {found}"),
+            // A number can be out of range; a word is just not one of the values meant.
+            DecodeErrorKind::InvalidValue { found, .. } if found.starts_with("the text") => format!("{found} is not a valid value here"),
             DecodeErrorKind::InvalidValue { found, .. } => format!("{found} is out of range"),
             DecodeErrorKind::MissingKey { key, context } => format!("missing required key `{key}`{context}"),
             DecodeErrorKind::Message(message) => message.clone(),
@@ -239,15 +244,25 @@ impl DecodeContext {
 
 /// Decodes `node` as a `T`; `Err` holds every error found (at least one).
 pub fn decode<'a, T: de::Deserialize<'a>>(node: &'a Node) -> Result<T, Vec<DecodeError>> {
+    match decode_recovering(node) {
+        (Some(value), errors) if errors.is_empty() => Ok(value),
+        (_, errors) => Err(errors),
+    }
+}
+
+/// Decodes `node` as a `T`, going on past the errors it can step over (unknown keys, a name
+/// that is not one of an enumeration's): the value, when one could be made, and every error.
+/// A value that comes with errors has placeholders in their places; it serves to check the
+/// rest of the file, never to run it.
+pub fn decode_recovering<'a, T: de::Deserialize<'a>>(node: &'a Node) -> (Option<T>, Vec<DecodeError>) {
     let context = DecodeContext::default();
     let result = T::deserialize(NodeDeserializer { node, context: &context });
     let mut errors = context.take();
     match result {
-        Ok(value) if errors.is_empty() => Ok(value),
-        Ok(_) => Err(errors),
+        Ok(value) => (Some(value), errors),
         Err(error) => {
             errors.push(error);
-            Err(errors)
+            (None, errors)
         }
     }
 }
@@ -372,6 +387,14 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
             let width = self.node.width() as u32;
             return visitor.visit_seq(LocatedAccess { position, width, step: 0, node: self.node, context: self.context });
         }
+        if name == ONE_OR_MANY_MARKER {
+            let items = match &self.node.value {
+                NodeValue::Sequence(items) => items.iter(),
+                NodeValue::Mapping(_) => return self.deserialize_any(visitor),
+                _ => std::slice::from_ref(self.node).iter(),
+            };
+            return visitor.visit_seq(NodeSeqAccess { items, context: self.context }).map_err(|e| e.at(self.node));
+        }
         visitor.visit_newtype_struct(self)
     }
 
@@ -432,6 +455,20 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
 
     fn deserialize_enum<V: Visitor<'de>>(self, _name: &'static str, variants: &'static [&'static str], visitor: V) -> Result<V::Value, DecodeError> {
         match &self.node.value {
+            NodeValue::Text(text) if !variants.contains(&text.as_str()) => {
+                // Recorded, and decoding goes on with the first name in its place (when that
+                // name needs nothing after it), so that the rest of the file is still checked.
+                let unknown = <DecodeError as de::Error>::unknown_variant(text, variants).at(self.node);
+                let Some(first) = variants.first() else { return Err(unknown) };
+                let placeholder: de::value::StrDeserializer<DecodeError> = first.into_deserializer();
+                match visitor.visit_enum(placeholder) {
+                    Ok(value) => {
+                        self.context.skipped.borrow_mut().push(unknown);
+                        Ok(value)
+                    }
+                    Err(_) => Err(unknown),
+                }
+            }
             NodeValue::Text(_) | NodeValue::Bool(_) | NodeValue::Integer(_) | NodeValue::Float => {
                 visitor.visit_enum(NodeEnumAccess { variant: self.node, value: None, context: self.context }).map_err(|e| e.at(self.node))
             }
