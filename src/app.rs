@@ -79,7 +79,7 @@ pub fn main_with(cli: Cli) -> u8 {
         Command::Run(args) => run(&args, false, out, err),
         Command::Check(args) => run(&args, true, out, err),
         Command::Accept(args) => accept(&args),
-        Command::Explain(args) => explain(&args, err),
+        Command::Explain(args) => explain(&args, out, err),
         Command::Schema(args) => schema(&args),
         Command::Policies(args) => policies(&args),
         Command::Whatif(args) => crate::whatif::command(&args, err),
@@ -156,6 +156,12 @@ pub fn jobs_or_default(jobs: Option<usize>) -> Result<usize, String> {
     }
 }
 
+/// A file where an output path needs a folder (`--out reports.csv/x`): the message for it.
+pub(crate) fn file_in_the_way(flag: &str, path: &Path) -> Option<String> {
+    let blocking = path.ancestors().skip(1).filter(|folder| !folder.as_os_str().is_empty()).find(|folder| folder.exists() && !folder.is_dir())?;
+    Some(format!("{flag} {}: {} is a file, not a folder", display_path(path), display_path(blocking)))
+}
+
 fn progress_bar(total: usize) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() || total < 2 {
         return indicatif::ProgressBar::hidden();
@@ -179,6 +185,11 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     }
     if let Some(snapshots) = args.snapshots.as_ref().filter(|folder| folder.exists() && !folder.is_dir()) {
         return usage_error(&format!("--snapshots {}: is a file; expected the folder of snapshots", display_path(snapshots)));
+    }
+    for (flag, path) in [("--out", Some(&args.out)), ("--junit", args.junit.as_ref()), ("--snapshots", args.snapshots.as_ref())] {
+        if let Some(message) = path.and_then(|path| file_in_the_way(flag, path)) {
+            return usage_error(&message);
+        }
     }
     let files = match discover(&args.paths) {
         Ok(files) => files,
@@ -458,7 +469,7 @@ fn pending_matches_the_scenario(file: &crate::suite::ScenarioFile, pending: &Pat
     Ok(())
 }
 
-fn explain(args: &ExplainArgs, err: Style) -> u8 {
+fn explain(args: &ExplainArgs, out: Style, err: Style) -> u8 {
     if args.scenario.is_file() && !crate::suite::has_scenario_extension(&args.scenario) {
         return usage_error(&format!("{}: not a scenario file: expected a file ending in .yaml or .yml", display_path(&args.scenario)));
     }
@@ -513,7 +524,7 @@ fn explain(args: &ExplainArgs, err: Style) -> u8 {
     } else {
         sayln!();
         for failure in &verdict.failures {
-            sayln!("FAIL {}", failure.render(&display_path(&args.scenario)));
+            sayln!("{} {}", out.red("FAIL"), failure.render(&display_path(&args.scenario)));
         }
         EXIT_FAILED
     }

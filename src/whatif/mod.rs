@@ -266,6 +266,13 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
             return EXIT_INVALID;
         }
     };
+    // Found before the simulation, not after it.
+    if args.out.exists() && !args.out.is_dir() {
+        return usage_error(&format!("--out {}: is a file; expected a folder for the what-if outputs", display_path(&args.out)));
+    }
+    if let Some(message) = crate::app::file_in_the_way("--out", &args.out) {
+        return usage_error(&message);
+    }
     let files = match discover(&args.paths) {
         Ok(files) => files,
         Err(message) => return usage_error(&message),
