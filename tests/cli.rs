@@ -171,9 +171,14 @@ fn usage_mistakes_exit_2_and_help_exits_0() {
 fn an_unwritable_report_folder_is_an_error() {
     let dir = project();
     std::fs::write(dir.path().join("blocker"), "a file where a folder should be").unwrap();
+    // Found before the run, so no scenario runs for nothing.
     let output = cspsim(dir.path(), &["run", "--out", "blocker/reports"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert!(text(&output).contains("cannot write the reports to blocker/reports"));
+    assert!(text(&output).contains("--out blocker/reports: blocker is a file, not a folder"), "{}", text(&output));
+    assert!(!text(&output).contains("PASS"), "{}", text(&output));
+    let output = cspsim(dir.path(), &["run", "--junit", "blocker/junit.xml"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("--junit blocker/junit.xml: blocker is a file, not a folder"), "{}", text(&output));
 }
 
 #[test]
