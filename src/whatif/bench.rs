@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::app::{EXIT_INVALID, EXIT_OK, jobs_or_default, usage_error};
+use crate::app::{EXIT_FAILED, EXIT_INVALID, EXIT_OK, jobs_or_default, usage_error};
 use crate::cli::BenchArgs;
 use crate::engine::Limits;
 use crate::scenario::diagnostic::display_path;
@@ -26,7 +26,7 @@ fn reset_peak_memory() {
 
 /// Checks a suite of `size` hand-written scenarios (copies of `scenarios/`, each with an
 /// accepted snapshot) the way `cspsim check` does, reports included, and times it.
-fn bench_suite(size: usize, jobs: usize) -> Result<String, String> {
+fn bench_suite(size: usize, jobs: usize) -> Result<(String, f64), String> {
     use crate::snapshot::{SnapshotRoot, accept_pending};
     use crate::suite::{Status, SuiteOptions, discover, run_all};
     let originals = discover(&[std::path::PathBuf::from("scenarios")])?;
@@ -77,7 +77,7 @@ fn bench_suite(size: usize, jobs: usize) -> Result<String, String> {
     crate::report::csv_reports::write_reports(&scratch.path().join("reports"), &runs).map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();
     let passed = runs.iter().filter(|r| r.status == Status::Pass).count();
-    Ok(format!("check of a {}-scenario suite (snapshots compared, reports written): {seconds:.3} s, {passed} passed", runs.len()))
+    Ok((format!("check of a {}-scenario suite (snapshots compared, reports written): {seconds:.3} s, {passed} passed", runs.len()), seconds))
 }
 
 pub fn command(args: &BenchArgs) -> u8 {
@@ -102,8 +102,6 @@ pub fn command(args: &BenchArgs) -> u8 {
     let path = args.population.as_path();
     let shown = display_path(path);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
-    sayln!("cspsim bench: {shown}, {} months, {jobs} thread(s)", args.months);
-    sayln!("{:>10} {:>18} {:>10} {:>16} {:>16} {:>14} {:>10}", "customers", "policy", "seconds", "cust-years/s", "events/s", "events", "peak MiB");
     let options = LoadOptions { policy: Some(variants[0].policy.clone()), sweep: Vec::new() };
     let base = match load_scenario(path, &shown, &options) {
         Ok(loaded) if loaded.population.is_some() => loaded,
@@ -116,6 +114,9 @@ pub fn command(args: &BenchArgs) -> u8 {
             return EXIT_INVALID;
         }
     };
+    sayln!("cspsim bench: {shown}, {} months, {jobs} thread(s)", args.months);
+    sayln!("{:>10} {:>18} {:>10} {:>16} {:>16} {:>14} {:>10}", "customers", "policy", "seconds", "cust-years/s", "events/s", "events", "peak MiB");
+    let mut targets = Targets::default();
     // The bundled population, resized; under one variant's policy.
     let sized = |variant: &Variant, customers: u64| {
         let mut loaded = base.under_policy(&variant.policy, &[]);
@@ -142,6 +143,7 @@ pub fn command(args: &BenchArgs) -> u8 {
             }
         };
         let seconds = started.elapsed().as_secs_f64();
+        targets.population_seconds.push((customers, seconds));
         let customer_years = customers as f64 * f64::from(args.months) / 12.0;
         sayln!(
             "{:>10} {:>18} {:>10.3} {:>16.0} {:>16.0} {:>14} {:>10}",
@@ -171,6 +173,9 @@ pub fn command(args: &BenchArgs) -> u8 {
             }
         }
         let seconds = started.elapsed().as_secs_f64();
+        if variants.len() == 2 && largest == 1_000_000 && args.months == 36 {
+            targets.whatif = Some((seconds, peak_memory_mib()));
+        }
         let labels: Vec<&str> = variants.iter().map(|v| v.label.as_str()).collect();
         sayln!(
             "what-if of {} over {largest} customers and {} months: {seconds:.3} s, {events} events, peak {} MiB",
@@ -181,9 +186,53 @@ pub fn command(args: &BenchArgs) -> u8 {
     }
     if args.suite > 0 {
         match bench_suite(args.suite as usize, jobs) {
-            Ok(line) => sayln!("{line}"),
+            Ok((line, seconds)) => {
+                sayln!("{line}");
+                if args.suite == 1000 {
+                    targets.suite_seconds = Some(seconds);
+                }
+            }
             Err(message) => return usage_error(&message),
         }
     }
-    EXIT_OK
+    if targets.report() { EXIT_OK } else { EXIT_FAILED }
+}
+
+/// The performance targets the measurements of this run can be held to.
+#[derive(Default)]
+struct Targets {
+    /// Seconds per population size, one policy.
+    population_seconds: Vec<(u64, f64)>,
+    /// The two-policy what-if over 1,000,000 customers and 36 months: seconds, peak MiB.
+    whatif: Option<(f64, Option<f64>)>,
+    /// The check of a 1,000-scenario suite.
+    suite_seconds: Option<f64>,
+}
+
+impl Targets {
+    /// Prints each target this run measured with its verdict; true when none was missed.
+    fn report(&self) -> bool {
+        let mut lines: Vec<(String, bool)> = Vec::new();
+        if let Some((seconds, memory)) = self.whatif {
+            lines.push((format!("two-policy what-if, 1M customers x 3 years, under 30 s: {seconds:.1} s"), seconds < 30.0));
+            if let Some(memory) = memory {
+                lines.push((format!("its peak memory under 2 GB: {memory:.0} MiB"), memory < 2048.0));
+            }
+        }
+        let seconds_for = |customers: u64| self.population_seconds.iter().find(|(c, _)| *c == customers).map(|(_, s)| *s);
+        if let (Some(small), Some(large)) = (seconds_for(100_000), seconds_for(1_000_000)) {
+            let ratio = large / small;
+            lines.push((format!("1M customers take at most 11 times 100k: {ratio:.1} times"), ratio <= 11.0));
+        }
+        if let Some(seconds) = self.suite_seconds {
+            lines.push((format!("a 1,000-scenario suite checks in under 2 s: {seconds:.2} s"), seconds < 2.0));
+        }
+        if !lines.is_empty() {
+            sayln!("targets:");
+        }
+        for (line, met) in &lines {
+            sayln!("  {} {line}", if *met { "met   " } else { "MISSED" });
+        }
+        lines.iter().all(|(_, met)| *met)
+    }
 }
