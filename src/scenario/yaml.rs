@@ -138,8 +138,26 @@ pub fn parse(source: &str) -> Result<Node, YamlError> {
         },
         strict_booleans: true,
     };
-    let raw: Spanned<RawNode> = serde_saphyr::from_str_with_options(source, options).map_err(|error| describe_parse_error(&error))?;
+    let raw: Spanned<RawNode> = serde_saphyr::from_str_with_options(source, options).map_err(|error| at_the_tab(source, describe_parse_error(&error)))?;
     Ok(build(source, raw))
+}
+
+/// The parser reports a tab where the token it was reading began, which can be lines
+/// earlier; the tab itself (the first from that line on) is what to fix.
+fn at_the_tab(source: &str, mut error: YamlError) -> YamlError {
+    if !error.message.contains("tab") || !error.position.is_known() {
+        return error;
+    }
+    let tab = source
+        .lines()
+        .enumerate()
+        .skip(error.position.line as usize - 1)
+        .find_map(|(index, line)| line.chars().position(|c| c == '\t').map(|column| Position::new(index as u32 + 1, column as u32 + 1)));
+    if let Some(tab) = tab {
+        error.position = tab;
+        error.expected = Some("spaces: YAML does not allow tabs for indentation".to_string());
+    }
+    error
 }
 
 fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {

@@ -96,11 +96,16 @@ pub fn variants(policies: &[String], sets: &[String]) -> Result<Vec<Variant>, St
         let mut read: Vec<(String, &str)> = Vec::new();
         for value in &values {
             let mut check = variants[0].policy.clone();
-            known
-                .apply_to(&mut check, &ParameterValue::Text((*value).to_string()))
-                .map_err(|message| format!("error: `--set {set}`: {message} (expected {})\n", known.expected))?;
+            known.apply_to(&mut check, &ParameterValue::Text((*value).to_string())).map_err(|message| {
+                // Some parse messages already say what was expected; say it once.
+                let expected = if message.contains("expected") { String::new() } else { format!(" (expected {})", known.expected) };
+                format!("error: `--set {set}`: {message}{expected}\n")
+            })?;
             let meaning = check.show(known.name).unwrap_or_default();
             if let Some((_, first)) = read.iter().find(|(earlier, _)| *earlier == meaning) {
+                if value == first {
+                    return Err(format!("error: `--set {set}`: `{value}` is given twice\n"));
+                }
                 return Err(format!("error: `--set {set}`: `{value}` is the same value as `{first}`\n"));
             }
             read.push((meaning, value));
@@ -547,7 +552,7 @@ mod tests {
         );
         assert!(refused(&["nce-2022", "nce-2022"], &[]).contains("already compared"));
         assert!(refused(&[], &["cancel_window_monthly=24h", "cancel_window_monthly=72h"]).contains("already swept"));
-        assert!(refused(&[], &["cancel_window_monthly=24h,24h"]).contains("the same value"));
+        assert!(refused(&[], &["cancel_window_monthly=24h,24h"]).contains("given twice"));
         assert!(refused(&[], &["cancel_window_monthly=24h,1d"]).contains("the same value"));
         let many: Vec<String> = (1..=300).map(|days| days.to_string()).collect();
         assert!(refused(&[], &[&format!("retention_days={}", many.join(","))]).contains("too many"));
