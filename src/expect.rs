@@ -148,7 +148,12 @@ pub fn evaluate(outcome: &Outcome, expectations: &[StepExpectations]) -> Verdict
                     let actual = row.get(field).unwrap_or_default().to_string();
                     let expected_value = if *field == "parent" { resolve_parent_name(outcome, expected) } else { expected.clone() };
                     if actual != expected_value {
-                        verdict.failures.push(failure(show(&actual)));
+                        // A parent is written by its name when it has one: show both.
+                        let shown = match handle_of(outcome, &actual) {
+                            Some(name) if *field == "parent" => format!("{actual} ({name})"),
+                            _ => show(&actual),
+                        };
+                        verdict.failures.push(failure(shown));
                     }
                 }
                 CheckKind::Invoice { date, total, lines } => {
@@ -173,6 +178,12 @@ fn resolve(outcome: &Outcome, subscriptions: &[crate::engine::state::Subscriptio
         SubscriptionRef::Generated(number) => SubscriptionId(number.checked_sub(1)?),
     };
     ((id.0 as usize) < subscriptions.len()).then_some(id)
+}
+
+/// The handle of the subscription with generated id `id` (`sub-0001`), if it has one.
+fn handle_of<'o>(outcome: &'o Outcome, id: &str) -> Option<&'o str> {
+    let index = outcome.handles.iter().position(|handle| handle.is_some_and(|h| h.display() == id))?;
+    outcome.script.handles.get(index).map(String::as_str)
 }
 
 fn resolve_parent_name(outcome: &Outcome, expected: &str) -> String {

@@ -1153,6 +1153,12 @@ impl<'b, 'a> Context<'b, 'a> {
                 }
                 Some(text.to_string())
             }
+            // A parent is a subscription: a name defined earlier, or a generated id.
+            "parent" if !text.is_empty() => {
+                let located = Located { value: text.to_string(), position: value.position, width: value.width };
+                self.subscription(&located)?;
+                Some(text.to_string())
+            }
             _ => Some(text.to_string()),
         }
     }
