@@ -125,8 +125,11 @@ pub fn no_scenario_files(paths: &[PathBuf]) -> String {
     format!("no scenario files (.yaml or .yml) under {}", paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", "))
 }
 
+/// `.yaml` or `.yml`, in any case (`.YAML` is the same file type on every system).
 pub(crate) fn has_scenario_extension(path: &Path) -> bool {
-    matches!(path.extension().and_then(|extension| extension.to_str()), Some("yaml" | "yml"))
+    path.extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("yaml") || extension.eq_ignore_ascii_case("yml"))
 }
 
 /// A quick look at the top-level keys, without reporting anything: unreadable or invalid

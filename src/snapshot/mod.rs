@@ -74,7 +74,7 @@ pub fn scenario_of_snapshot(snapshot: &Path) -> Option<PathBuf> {
     let mut scenario: PathBuf = components[..position].iter().collect();
     scenario.push("scenarios");
     scenario.extend(&components[position + 1..]);
-    ["yaml", "yml"].into_iter().map(|extension| scenario.with_extension(extension)).find(|candidate| candidate.is_file())
+    ["yaml", "yml", "YAML", "YML"].into_iter().map(|extension| scenario.with_extension(extension)).find(|candidate| candidate.is_file())
 }
 
 /// Snapshots under the snapshot folder of `folder` (a folder of scenarios a run was given)
