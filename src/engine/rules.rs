@@ -184,11 +184,36 @@ mod tests {
         }
     }
 
+    /// The specification, as shipped in `docs/spec/`.
+    const RULES_MD: &str = include_str!("../../docs/spec/RULES.md");
+
     #[test]
-    fn every_rule_of_rules_md_is_defined() {
-        // The spec is not part of the crate; this copy of its rule IDs is checked here so that
-        // a rule cannot be dropped silently.
-        assert_eq!(Rule::ALL.len(), 56);
+    fn the_rules_are_exactly_those_of_rules_md() {
+        // Every rule is introduced as `- **ID**:` in RULES.md.
+        let specified: Vec<&str> =
+            RULES_MD.lines().filter_map(|line| line.trim_start().strip_prefix("- **")).filter_map(|rest| rest.split_once("**:")).map(|(id, _)| id).collect();
+        let defined: Vec<&str> = Rule::ALL.iter().map(|rule| rule.id()).collect();
+        assert_eq!(defined, specified, "the engine's rules, in order, are RULES.md's");
+        assert_eq!(specified.len(), 56);
+    }
+
+    #[test]
+    fn every_code_of_rules_md_is_defined_with_its_partner_center_number() {
+        // Codes are written `CODE` in RULES.md, with their number in parentheses after them.
+        let mut seen = 0;
+        for piece in RULES_MD.split('`').skip(1).step_by(2) {
+            let is_code = piece.len() > 3 && piece.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') && piece.contains('_');
+            if !is_code {
+                continue;
+            }
+            let code = Code::from_name(piece).unwrap_or_else(|| panic!("RULES.md names the code {piece}, which is not defined"));
+            seen += 1;
+            let after = RULES_MD.split(&format!("`{piece}`")).nth(1).unwrap_or_default();
+            if let Some(number) = after.strip_prefix(" (").and_then(|rest| rest.split_once(')')).and_then(|(n, _)| n.parse::<u32>().ok()) {
+                assert_eq!(code.partner_center_number(), Some(number), "{piece}");
+            }
+        }
+        assert!(seen >= 20, "only {seen} codes found in RULES.md");
     }
 
     #[test]
