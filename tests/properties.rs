@@ -18,7 +18,7 @@ use cspsim::outcome::{Outcome, record};
 use cspsim::policy::Role;
 use cspsim::scenario::builtin_policies as builtin;
 use cspsim::scenario::catalog_file::load_catalog_file;
-use cspsim::scenario::write::script_to_yaml;
+use cspsim::scenario::write::{StepChecks, script_to_yaml, script_to_yaml_with_checks};
 use proptest::prelude::*;
 
 /// The standard catalog, read once for all cases.
@@ -148,7 +148,33 @@ fn states(outcome: &Outcome) -> Vec<(Instant, Vec<cspsim::engine::state::Subscri
 }
 
 fn scenario_text(script: &Script) -> String {
-    format!("\n--- the failing sequence as a scenario (save it and run `cspsim explain` on it) ---\n{}", script_to_yaml(script, "shrunk property-test failure"))
+    format!(
+        "\n--- the failing sequence as a scenario (save it and run `cspsim explain` on it) ---\n{}--- end of scenario ---\n",
+        script_to_yaml(script, "shrunk property-test failure")
+    )
+}
+
+/// The failing sequence as a scenario whose step `step` checks that the subscriptions are as
+/// `expected` says: `cspsim run` on it fails where the property does.
+fn scenario_checking(script: &Script, step: usize, expected: &[(SubscriptionId, Vec<(&'static str, String)>)]) -> String {
+    if step >= script.steps.len() {
+        return scenario_text(script); // after the last step: nothing to hang a check on
+    }
+    let mut checks = StepChecks::new();
+    checks.insert(step, expected.iter().map(|(id, fields)| (id.display(), fields.clone())).collect());
+    format!(
+        "\n--- the failing sequence as a scenario (save it; `cspsim run` fails on its check, `cspsim explain` shows why) ---\n{}--- end of scenario ---\n",
+        script_to_yaml_with_checks(script, "shrunk property-test failure", &checks)
+    )
+}
+
+/// The fields a check compares for a subscription in `state`.
+fn fields_of(subscription: &cspsim::engine::state::Subscription) -> Vec<(&'static str, String)> {
+    vec![
+        ("status", subscription.status.name().to_string()),
+        ("quantity", subscription.quantity.to_string()),
+        ("auto_renew", subscription.auto_renew.to_string()),
+    ]
 }
 
 fn config(cases: u32) -> ProptestConfig {
@@ -173,18 +199,18 @@ proptest! {
             for subscription in subscriptions {
                 // A deleted subscription never changes again.
                 if subscription.status == Status::Deleted {
-                    for (_, later) in &states[index..] {
-                        prop_assert_eq!(&later[subscription.id.0 as usize], subscription, "{} changed after deletion{}", subscription.id.display(), scenario_text(&script));
+                    for (later_step, (_, later)) in states.iter().enumerate().skip(index) {
+                        prop_assert_eq!(&later[subscription.id.0 as usize], subscription, "{} changed after deletion{}", subscription.id.display(), scenario_checking(&script, later_step, &[(subscription.id, fields_of(subscription))]));
                     }
                 }
                 // An add-on is never active while its base is not, and goes with a deleted base.
                 if let Some(parent) = subscription.parent {
                     let base = subscriptions[parent.0 as usize].status;
                     if subscription.status == Status::Active {
-                        prop_assert_eq!(base, Status::Active, "add-on {} active without its base at {}{}", subscription.id.display(), at, scenario_text(&script));
+                        prop_assert_eq!(base, Status::Active, "add-on {} active without its base at {}{}", subscription.id.display(), at, scenario_checking(&script, index, &[(subscription.id, vec![("status", base.name().to_string())])]));
                     }
                     if base == Status::Deleted {
-                        prop_assert_eq!(subscription.status, Status::Deleted, "add-on {} outlives its base at {}{}", subscription.id.display(), at, scenario_text(&script));
+                        prop_assert_eq!(subscription.status, Status::Deleted, "add-on {} outlives its base at {}{}", subscription.id.display(), at, scenario_checking(&script, index, &[(subscription.id, vec![("status", "deleted".to_string())])]));
                     }
                 }
             }
@@ -206,7 +232,8 @@ proptest! {
             for subscription in subscriptions.iter().filter(|s| s.status == Status::Suspended) {
                 // nce-2022 keeps a suspended subscription until its term ends: no date to check.
                 let Some(deletion) = subscription.deletion_at else { continue };
-                let Some((_, later)) = states[index..].iter().find(|(later_at, _)| *later_at >= deletion) else { continue };
+                let Some(later_index) = states[index..].iter().position(|(later_at, _)| *later_at >= deletion).map(|offset| index + offset) else { continue };
+                let later = &states[later_index].1;
                 let reactivated = outcome.events.iter().any(|(event, _)| {
                     event.subject == Subject::Subscription(subscription.id)
                         && event.at >= *at && event.at < deletion
@@ -214,7 +241,7 @@ proptest! {
                 });
                 if !reactivated {
                     let then = &later[subscription.id.0 as usize];
-                    prop_assert_eq!(then.status, Status::Deleted, "{} not deleted on its deletion date{}", subscription.id.display(), scenario_text(&script));
+                    prop_assert_eq!(then.status, Status::Deleted, "{} not deleted on its deletion date{}", subscription.id.display(), scenario_checking(&script, later_index, &[(subscription.id, vec![("status", "deleted".to_string())])]));
                     prop_assert!(then.deleted_at.is_some_and(|d| d <= deletion), "{} deleted late{}", subscription.id.display(), scenario_text(&script));
                 }
             }
@@ -244,7 +271,8 @@ proptest! {
             without.steps[refused].action = None;
             without.steps[refused].actor = None;
             let other = run(&without);
-            prop_assert_eq!(&outcome.subscriptions, &other.subscriptions, "step {} changed the state although it was refused{}", refused + 1, scenario_text(&script));
+            let as_it_was: Vec<_> = states(&other)[refused].1.iter().map(|subscription| (subscription.id, fields_of(subscription))).collect();
+            prop_assert_eq!(&outcome.subscriptions, &other.subscriptions, "step {} changed the state although it was refused{}", refused + 1, scenario_checking(&script, refused, &as_it_was));
             prop_assert_eq!(&outcome.invoices, &other.invoices, "step {} changed the ledger although it was refused{}", refused + 1, scenario_text(&script));
         }
     }

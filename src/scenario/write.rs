@@ -1,5 +1,6 @@
 //! Writing a script back out as a scenario file, with its catalog inline: how a generated
-//! sequence (a shrunk property-test failure) becomes a file a person can run, read and edit.
+//! sequence (a shrunk property-test failure) becomes a file a person can run, read and edit,
+//! with checks of what its steps should have left.
 
 use std::fmt::Write as _;
 
@@ -9,7 +10,17 @@ use crate::engine::time::format_date;
 use crate::outcome::yaml_scalar;
 use crate::scenario::builtin_policies as builtin;
 
+/// What a step's `check` asserts of the subscriptions after it: by step index, each
+/// subscription (as the outcome spells it, `sub-0001`) with its fields and values.
+pub type StepChecks = std::collections::BTreeMap<usize, Vec<(String, Vec<(&'static str, String)>)>>;
+
 pub fn script_to_yaml(script: &Script, title: &str) -> String {
+    script_to_yaml_with_checks(script, title, &StepChecks::new())
+}
+
+/// A script as a scenario file whose steps also check what they should have left: a shrunk
+/// property-test failure that `cspsim run` shows failing.
+pub fn script_to_yaml_with_checks(script: &Script, title: &str, checks: &StepChecks) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "scenario: {}", yaml_scalar(title));
     let base = builtin::find(&script.policy.name);
@@ -64,13 +75,23 @@ pub fn script_to_yaml(script: &Script, title: &str) -> String {
         return out;
     }
     out.push_str("steps:\n");
-    for step in &script.steps {
+    for (index, step) in script.steps.iter().enumerate() {
         let mut cells = vec![format!("at: {}", step.at)];
         if let Some(actor) = step.actor {
             cells.push(format!("by: {}", yaml_scalar(&script.user(actor).handle)));
         }
         if let Some(action) = &step.action {
             cells.push(action_yaml(script, action));
+        }
+        if let Some(subscriptions) = checks.get(&index).filter(|subscriptions| !subscriptions.is_empty()) {
+            let subscriptions: Vec<String> = subscriptions
+                .iter()
+                .map(|(id, fields)| {
+                    let fields: Vec<String> = fields.iter().map(|(field, value)| format!("{field}: {}", yaml_scalar(value))).collect();
+                    format!("{id}: {{{}}}", fields.join(", "))
+                })
+                .collect();
+            cells.push(format!("check: {{subscriptions: {{{}}}}}", subscriptions.join(", ")));
         }
         let _ = writeln!(out, "  - {{{}}}", cells.join(", "));
     }
