@@ -182,7 +182,7 @@ pub fn customer_handle(index: u64) -> String {
 
 /// Whether a customer handle has the form of a generated customer's.
 pub fn is_generated_handle(handle: &str) -> bool {
-    handle.strip_prefix("customer-").is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+    handle.strip_prefix("customer-").is_some_and(|digits| digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// One month's random draws, made whatever happens so that one rate or one outcome never
@@ -205,9 +205,11 @@ struct MonthPlan {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FollowUp {
     /// A cancellation: if refused, the subscription is ended another way.
-    AfterCancel,
+    Cancellation,
     /// Switching auto-renew off to leave at term end: accepted, the customer has left.
-    AfterAutoRenewOff,
+    AutoRenewOff,
+    /// Suspending to leave (what a refused cancellation said to do): accepted, it has left.
+    LeavingSuspension,
 }
 
 /// A generated customer's steps (see [`PopulationSpec::customer_steps`]).
@@ -272,11 +274,13 @@ impl CustomerSteps {
     /// order of precedence.
     fn monthly_action(&mut self, plan: MonthPlan, subscription: &Subscription) -> Option<Action> {
         let reference = Self::SUBSCRIPTION;
+        if subscription.status == Status::Active {
+            self.months_suspended = 0;
+        }
         match subscription.status {
-            Status::Suspended if plan.reactivate => {
-                self.months_suspended = 0;
-                Some(Action::Reactivate { subscription: reference })
-            }
+            // The months suspended count again once it is seen active, not when a reactivation
+            // is merely asked for (it can be refused).
+            Status::Suspended if plan.reactivate => Some(Action::Reactivate { subscription: reference }),
             Status::Suspended => {
                 // Not reactivated for a quarter: the customer has left (its data goes at the
                 // policy's retention date).
@@ -285,13 +289,13 @@ impl CustomerSteps {
                 None
             }
             Status::Active if plan.cancel => {
-                self.awaiting = Some(FollowUp::AfterCancel);
+                self.awaiting = Some(FollowUp::Cancellation);
                 Some(Action::Cancel { subscription: reference })
             }
             Status::Active if plan.suspend => Some(Action::Suspend { subscription: reference, reason: SuspendReason::Nonpayment }),
             Status::Active if plan.auto_renew_off => {
                 // Switching auto-renew off is how a customer leaves at term end.
-                self.awaiting = Some(FollowUp::AfterAutoRenewOff);
+                self.awaiting = Some(FollowUp::AutoRenewOff);
                 Some(Action::SetAutoRenew { subscription: reference, enabled: false })
             }
             Status::Active if plan.quantity_change && self.purchase.quantity_max > self.purchase.quantity_min => {
@@ -307,23 +311,23 @@ impl CustomerSteps {
     fn follow_up_action(&mut self, follow_up: FollowUp, refusal: Option<Code>) -> Option<Action> {
         let subscription = Self::SUBSCRIPTION;
         match (follow_up, refusal) {
-            (FollowUp::AfterCancel | FollowUp::AfterAutoRenewOff, None) => {
-                // Deleted, or going at term end.
+            (FollowUp::Cancellation | FollowUp::AutoRenewOff | FollowUp::LeavingSuspension, None) => {
+                // Deleted, going at term end, or suspended for good.
                 self.left = true;
                 None
             }
-            (FollowUp::AfterCancel, Some(Code::CancelNotSupportedUseSuspend)) => {
+            (FollowUp::Cancellation, Some(Code::CancelNotSupportedUseSuspend)) => {
                 // As the refusal says: suspension is how this subscription ends.
-                self.left = true;
+                self.awaiting = Some(FollowUp::LeavingSuspension);
                 Some(Action::Suspend { subscription, reason: SuspendReason::CustomerRequest })
             }
-            (FollowUp::AfterCancel, Some(_)) => {
+            (FollowUp::Cancellation, Some(_)) => {
                 // Too late to cancel: leave at the end of the term instead.
-                self.awaiting = Some(FollowUp::AfterAutoRenewOff);
+                self.awaiting = Some(FollowUp::AutoRenewOff);
                 Some(Action::SetAutoRenew { subscription, enabled: false })
             }
-            // It renews whatever the customer wants: the customer stays and goes on as before.
-            (FollowUp::AfterAutoRenewOff, Some(_)) => None,
+            // It renews (or stays) whatever the customer wants: the customer goes on as before.
+            (FollowUp::AutoRenewOff | FollowUp::LeavingSuspension, Some(_)) => None,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::engine::catalog::{BillingType, Catalog, OfferId};
+use crate::engine::catalog::{BillingType, Catalog, Frequency, OfferId};
 use crate::engine::money::{Decimal, Money};
 use crate::engine::observe::LineKind;
 use crate::engine::rules::{Code, Rule};
@@ -165,9 +165,11 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
             ),
             _ => until = Some(horizon),
         }
-        if let Some(last) = steps_built.last().filter(|last| last.0.at > horizon) {
+        // The first step past the horizon, at its own line.
+        if let Some((step, expectations)) = steps_built.iter().find(|(step, _)| step.at > horizon) {
+            let at = if expectations.line > 0 { Position::new(expectations.line, 1) } else { section.position };
             context.builder.report(
-                Diagnostic::new(context.builder.file, section.position, format!("a step at {} is after the population's end ({horizon})", last.0.at))
+                Diagnostic::new(context.builder.file, at, format!("a step at {} is after the population's end ({horizon})", step.at))
                     .expected("hand-written steps within the population's `months`"),
             );
         }
@@ -467,12 +469,44 @@ impl<'b, 'a> Context<'b, 'a> {
                     Diagnostic::new(self.builder.file, purchase.position, format!("the quantity range {min}..={max} is not valid")).expected("1 <= min <= max"),
                 );
                 ok = false;
+            } else if min < catalog_offer.quantity_min || max > catalog_offer.quantity_max {
+                // Every purchase outside the offer's bounds would be refused: a mistake, not a what-if.
+                self.builder.report(
+                    Diagnostic::new(
+                        self.builder.file,
+                        purchase.position,
+                        format!(
+                            "the quantity range {min}..={max} is outside {}'s {}..={}",
+                            purchase.offer.value, catalog_offer.quantity_min, catalog_offer.quantity_max
+                        ),
+                    )
+                    .expected("a range the offer can be bought in"),
+                );
+                ok = false;
             }
             let annual_percent = purchase.annual_percent.as_ref().map_or(0, |a| a.value);
             if annual_percent > 100 {
                 let located = purchase.annual_percent.as_ref().expect("present");
                 self.builder.error_at(located, format!("{annual_percent} is not a percentage"), "0 to 100");
                 ok = false;
+            }
+            for (frequency, wanted) in [(Frequency::Annual, annual_percent > 0), (Frequency::Monthly, annual_percent < 100)] {
+                if wanted && annual_percent <= 100 && !catalog_offer.frequencies.contains(&frequency) {
+                    let at = purchase.annual_percent.as_ref().map_or(purchase.position, |a| a.position);
+                    self.builder.report(
+                        Diagnostic::new(
+                            self.builder.file,
+                            at,
+                            format!("{} is not billed {}, but {annual_percent}% of its purchases are annual", purchase.offer.value, frequency.adverb()),
+                        )
+                        .expected(if frequency == Frequency::Annual {
+                            "annual_percent: 0 for this offer"
+                        } else {
+                            "annual_percent: 100 for this offer"
+                        }),
+                    );
+                    ok = false;
+                }
             }
             purchases.push(PurchaseMix { offer, weight: purchase.weight.value, quantity_min: min, quantity_max: max, annual_percent });
         }
