@@ -33,7 +33,7 @@ pub fn load_catalog_file(path: &Path) -> Result<Catalog, Diagnostics> {
 pub fn decode_catalog(builder: &mut Builder, node: &Node) -> Option<Catalog> {
     let offers_node = node.get("offers");
     let head = with_placeholders(node, &[("offers", NodeValue::Sequence(Vec::new()))]);
-    let head: Option<CatalogFile> = builder.decode(&head);
+    let head: Option<CatalogFile> = builder.decode_recovering(&head);
     let mut sections = Vec::new();
     let mut complete = true;
     // Offers whose entry has errors: references to them are not reported again as unknown.

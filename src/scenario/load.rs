@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::engine::catalog::{BillingType, Catalog, Frequency, OfferId};
+use crate::engine::catalog::{BillingType, Catalog, Country, Frequency, OfferId, Segment};
 use crate::engine::money::{Decimal, Money};
 use crate::engine::observe::LineKind;
 use crate::engine::rules::{Code, Rule};
@@ -106,21 +106,26 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
         &root,
         &[("steps", NodeValue::Sequence(Vec::new())), ("customers", NodeValue::Mapping(Vec::new())), ("catalog", NodeValue::Text(String::new()))],
     );
-    // Without a catalog the rest of the file is still checked (its offers cannot be).
+    // Without a catalog the rest of the file is still checked (its offers cannot be). A
+    // misspelt `catalog:` is reported as an unknown key with the right name suggested.
     let head = match root.get("catalog") {
         Some(_) => head,
         None => {
-            builder.report(
-                Diagnostic::new(builder.file, root.position, "missing required key `catalog`")
-                    .expected("a `catalog:` entry: a catalog file's path relative to this file, or the catalog inline"),
-            );
+            if misspelt(&root, "catalog").is_none() {
+                builder.report(
+                    Diagnostic::new(builder.file, root.position, "missing required key `catalog`")
+                        .expected("a `catalog:` entry: a catalog file's path relative to this file, or the catalog inline"),
+                );
+            }
             with_key(&head, "catalog", NodeValue::Text(String::new()))
         }
     };
     let head: Option<ScenarioFile> = builder.decode_recovering(&head);
-    let steps = decode_steps(&mut builder, root.get("steps"));
-    let customers_decoded = decode_customers(&mut builder, root.get("customers"));
-    let catalog = match root.get("catalog") {
+    // A misspelt `steps:`, `customers:` or `catalog:` (reported as an unknown key) is still
+    // read as what it was meant to be, so that the references to it are not all reported too.
+    let steps = decode_steps(&mut builder, root.get("steps").or_else(|| misspelt(&root, "steps")));
+    let customers_decoded = decode_customers(&mut builder, root.get("customers").or_else(|| misspelt(&root, "customers")));
+    let catalog = match root.get("catalog").or_else(|| misspelt(&root, "catalog")) {
         Some(node) => load_catalog(&mut builder, node, path),
         None => None,
     };
@@ -205,6 +210,19 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
         until_line: head.until.as_ref().map_or(0, |until| until.position.line),
     };
     builder.finish(Some(loaded))
+}
+
+/// The top-level keys of a scenario file.
+const SCENARIO_KEYS: &[&str] =
+    &["scenario", "description", "tags", "rules", "policy", "policy_overrides", "start", "until", "partner", "catalog", "customers", "population", "steps"];
+
+/// The value of a top-level key that is not a scenario key but a misspelling of `key`.
+fn misspelt<'n>(root: &'n Node, key: &str) -> Option<&'n Node> {
+    let NodeValue::Mapping(entries) = &root.value else { return None };
+    entries
+        .iter()
+        .find(|(name, _)| name.scalar_text().is_some_and(|name| !SCENARIO_KEYS.contains(&name) && nearest(name, SCENARIO_KEYS.iter().copied()) == Some(key)))
+        .map(|(_, value)| value)
 }
 
 struct DecodedSteps {
@@ -329,9 +347,12 @@ struct Context<'b, 'a> {
 
 impl<'b, 'a> Context<'b, 'a> {
     fn new(builder: &'b mut Builder<'a>, scenario: &'b Path, head: &ScenarioFile, catalog: &'b Catalog, options: &LoadOptions) -> Self {
+        // The file's own policy is resolved even when the command line names another, so
+        // that a mistake in it is reported whichever policy the run uses.
+        let own = resolve_policy(builder, scenario, head.policy.as_ref());
         let policy = match &options.policy {
             Some(policy) => Some(policy.clone()),
-            None => resolve_policy(builder, scenario, head.policy.as_ref()),
+            None => own,
         };
         let mut policy = policy.unwrap_or_else(Policy::base);
         let policy_overrides = match &head.policy_overrides {
@@ -375,7 +396,12 @@ impl<'b, 'a> Context<'b, 'a> {
             refuse_control_characters(self.builder, name, "a customer handle");
             let id = CustomerId(customers.len() as u32);
             self.customers.insert(name.value.clone(), id);
-            let Some(section) = section else { continue };
+            let Some(section) = section else {
+                // Reported already; a stand-in keeps the next customers' ids in step (the file
+                // does not run).
+                customers.push(Customer { handle: name.value.clone(), country: Country(*b"US"), segment: Segment::Commercial, opened: self.start.date() });
+                continue;
+            };
             let country = catalog_file::country(self.builder, &section.country);
             let segment = section.segment.as_ref().map_or(crate::engine::catalog::Segment::Commercial, |s| catalog_file::segment(s.value));
             let opened = match &section.opened {
@@ -1319,4 +1345,17 @@ fn refuse_control_characters(builder: &mut Builder, text: &Located<String>, what
     let Some(bad) = text.value.chars().find(|c| c.is_control()) else { return true };
     builder.error_at(text, format!("{what} contains the control character U+{:04X}", u32::from(bad)), "printable text");
     false
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_scenario_keys_are_those_of_the_file_model() {
+        let schema: serde_json::Value = serde_json::from_str(&crate::scenario::model::schema_json(crate::scenario::model::SchemaKind::Scenario)).unwrap();
+        let mut keys: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut listed = super::SCENARIO_KEYS.to_vec();
+        keys.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(keys, listed);
+    }
 }

@@ -454,11 +454,19 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
     }
 
     fn deserialize_enum<V: Visitor<'de>>(self, _name: &'static str, variants: &'static [&'static str], visitor: V) -> Result<V::Value, DecodeError> {
+        // A scalar that is none of the names (a word, or a number or boolean where a name was
+        // meant).
+        let stray = match &self.node.value {
+            NodeValue::Text(text) => Some(text.as_str()),
+            NodeValue::Integer(_) | NodeValue::Bool(_) | NodeValue::Float => Some(self.node.spelling.as_str()),
+            _ => None,
+        }
+        .filter(|name| !variants.contains(name));
         match &self.node.value {
-            NodeValue::Text(text) if !variants.contains(&text.as_str()) => {
+            _ if stray.is_some() => {
                 // Recorded, and decoding goes on with the first name in its place (when that
                 // name needs nothing after it), so that the rest of the file is still checked.
-                let unknown = <DecodeError as de::Error>::unknown_variant(text, variants).at(self.node);
+                let unknown = <DecodeError as de::Error>::unknown_variant(stray.unwrap_or_default(), variants).at(self.node);
                 let Some(first) = variants.first() else { return Err(unknown) };
                 let placeholder: de::value::StrDeserializer<DecodeError> = first.into_deserializer();
                 match visitor.visit_enum(placeholder) {

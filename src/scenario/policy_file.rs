@@ -19,7 +19,7 @@ pub fn load_policy_file(path: &Path) -> Result<Policy, Diagnostics> {
 pub fn load_policy_text(path: &Path, text: &str) -> Result<Policy, Diagnostics> {
     let root = parse_mapping(path, text, "a policy", "`policy` and `parameters`")?;
     let mut builder = Builder::new(path, text);
-    let Some(file) = builder.decode::<PolicyFile>(&root) else {
+    let Some(file) = builder.decode_recovering::<PolicyFile>(&root) else {
         return builder.finish(None);
     };
     let mut policy = match &file.extends {
