@@ -231,16 +231,26 @@ struct DecodedSteps {
     /// that they are not reported again as undefined.
     salvaged_names: BTreeSet<String>,
     complete: bool,
+    /// Steps decoded with errors reported (by their index in `steps`).
+    with_errors: BTreeSet<usize>,
 }
 
 fn decode_steps(builder: &mut Builder, node: Option<&Node>) -> DecodedSteps {
-    let mut decoded = DecodedSteps { steps: Vec::new(), salvaged_names: BTreeSet::new(), complete: true };
+    let mut decoded = DecodedSteps { steps: Vec::new(), salvaged_names: BTreeSet::new(), complete: true, with_errors: BTreeSet::new() };
     let Some(node) = node else { return decoded };
     match &node.value {
         NodeValue::Sequence(items) => {
             for item in items {
-                match builder.decode::<Located<StepSection>>(item) {
-                    Some(step) => decoded.steps.push(step),
+                let errors_before = builder.diagnostics.len();
+                match builder.decode_recovering::<Located<StepSection>>(item) {
+                    Some(step) => {
+                        // Decoded past a mistake (an unknown key may be a misspelt action):
+                        // the checks that the mistake could explain are left out for it.
+                        if builder.diagnostics.len() > errors_before {
+                            decoded.with_errors.insert(decoded.steps.len());
+                        }
+                        decoded.steps.push(step);
+                    }
                     None => {
                         decoded.complete = false;
                         item.walk(&mut |n| {
@@ -277,7 +287,7 @@ fn decode_customers(builder: &mut Builder, node: Option<&Node>) -> DecodedCustom
         NodeValue::Mapping(entries) => {
             for (key, value) in entries {
                 let name = Located { value: key.scalar_text().unwrap_or_default().to_string(), position: key.position, width: key.width() as u32 };
-                let section = builder.decode::<Located<CustomerSection>>(value);
+                let section = builder.decode_recovering::<Located<CustomerSection>>(value);
                 complete &= section.is_some();
                 customers.push((name, section));
             }
@@ -331,6 +341,8 @@ struct Context<'b, 'a> {
     catalog: &'b Catalog,
     /// False when the catalog is missing or did not load: unknown offers are not reported.
     catalog_loaded: bool,
+    /// The step being checked was decoded past a reported mistake.
+    step_has_errors: bool,
     policy: Policy,
     policy_overrides: Vec<(String, ParameterValue)>,
     partner: Partner,
@@ -378,6 +390,7 @@ impl<'b, 'a> Context<'b, 'a> {
             start,
             users,
             catalog_loaded: true,
+            step_has_errors: false,
             customers: BTreeMap::new(),
             handles: Vec::new(),
             defined: BTreeMap::new(),
@@ -614,8 +627,10 @@ impl<'b, 'a> Context<'b, 'a> {
             let at = self.step_time(step, previous, previous_line);
             previous = at;
             previous_line = step.position.line;
+            self.step_has_errors = decoded.with_errors.contains(&index);
             built.push(self.step(index, step, at));
         }
+        self.step_has_errors = false;
         built
     }
 
@@ -675,7 +690,7 @@ impl<'b, 'a> Context<'b, 'a> {
                 );
                 None
             }
-            (Some(by), None) if actions.is_empty() => {
+            (Some(by), None) if actions.is_empty() && !self.step_has_errors => {
                 self.builder.error_at(by, "a step without an action takes no `by`", "an action (buy, suspend, ...) or no `by`");
                 None
             }
