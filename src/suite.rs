@@ -167,6 +167,8 @@ pub struct ScenarioRun {
     pub verdict: Verdict,
     pub diagnostics: Option<Diagnostics>,
     pub snapshot: Option<Comparison>,
+    /// Whether a missing snapshot fails the scenario (`check`) or not (`run`).
+    pub snapshot_required: bool,
     pub warnings: Vec<String>,
     pub outcome: Option<Outcome>,
     pub elapsed: std::time::Duration,
@@ -220,8 +222,9 @@ impl ScenarioRun {
         match &self.snapshot {
             Some(Comparison::Changed { .. }) => reasons.push("the outcome differs from its snapshot".to_string()),
             Some(Comparison::Unreadable { .. }) => reasons.push("its snapshot cannot be read".to_string()),
-            Some(Comparison::Missing { .. }) if self.status == Status::Fail => reasons.push("no accepted snapshot".to_string()),
-            Some(Comparison::NoPlace) if self.status == Status::Fail => reasons.push("no place for a snapshot".to_string()),
+            // Only where it fails the scenario (`check`), not where it is a note (`run`).
+            Some(Comparison::Missing { .. }) if self.snapshot_required => reasons.push("no accepted snapshot".to_string()),
+            Some(Comparison::NoPlace) if self.snapshot_required => reasons.push("no place for a snapshot".to_string()),
             _ => {}
         }
         reasons.join("; ")
@@ -261,6 +264,7 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
         verdict: Verdict::default(),
         diagnostics: None,
         snapshot: None,
+        snapshot_required: options.require_snapshots,
         warnings: Vec::new(),
         outcome: None,
         elapsed: std::time::Duration::ZERO,
