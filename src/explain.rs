@@ -70,11 +70,13 @@ pub fn timeline(outcome: &Outcome, shown_path: &str, failures: &[crate::expect::
             Source::Action { step } => step as usize,
             _ => outcome.steps.iter().position(|step| step.at >= event.at).unwrap_or(outcome.steps.len()),
         };
-        while next_step <= belongs_to && next_step < outcome.steps.len() {
+        // The partner's setup is at the start, before any step.
+        let setup = matches!(event.source, Source::Setup);
+        while !setup && next_step <= belongs_to && next_step < outcome.steps.len() {
             print_step(&mut out, next_step);
             next_step += 1;
         }
-        if belongs_to >= outcome.steps.len() && !after_last_step {
+        if !setup && belongs_to >= outcome.steps.len() && !after_last_step {
             // Scheduled events after the last step: the clock runs on to `until`.
             if next_step > 0 {
                 step_failures(&mut out, next_step - 1);

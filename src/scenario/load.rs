@@ -979,6 +979,10 @@ impl<'b, 'a> Context<'b, 'a> {
     }
 
     fn expectation(&mut self, expect: &Located<ExpectSection>, action: Option<&Action>, has_action: bool) -> Option<(Position, Expectation)> {
+        // A step with a reported mistake may have a misspelt action: not a second error.
+        if !has_action && self.step_has_errors {
+            return None;
+        }
         if !has_action {
             self.builder.report(
                 Diagnostic::new(self.builder.file, expect.position, "`expect` on a step without an action")

@@ -205,8 +205,14 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
             } else if text.contains("recursion limit exceeded") {
                 ("the document is nested too deeply".to_string(), Some(format!("at most {MAX_DEPTH} levels of nesting")))
             } else if text.contains("mapping values are not allowed") {
-                // Usually an unquoted text with ": " in it (a description or a title).
-                (format!("invalid YAML: {text}"), Some("a text containing `: ` in quotes, e.g. `description: \"Note: ...\"`".to_string()))
+                // An unquoted text with ": " in it (a description or a title), or a key
+                // indented deeper than its siblings.
+                (
+                    format!("invalid YAML: {text}"),
+                    Some("a key indented like the keys beside it, or a text containing `: ` in quotes (`description: \"Note: ...\"`)".to_string()),
+                )
+            } else if text.contains("while parsing a block") || text.contains("indentation") {
+                (format!("invalid YAML: {text}"), Some("keys of one mapping, and items of one list, indented to the same column".to_string()))
             } else {
                 (format!("invalid YAML: {text}"), None)
             }
