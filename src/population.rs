@@ -112,9 +112,7 @@ impl PopulationSpec {
     /// generated customer, and the population's horizon. Its steps come from
     /// [`PopulationSpec::customer_steps`].
     pub fn customer_setting(&self, base: &Script, index: u64) -> Script {
-        let mut random = self.random(index);
-        let country = self.countries[random.weighted(self.countries.iter().map(|(_, weight)| *weight))].0;
-        let segment = self.segments[random.weighted(self.segments.iter().map(|(_, weight)| *weight))].0;
+        let (country, segment) = self.draw_place(&mut self.random(index));
         Script {
             policy: Arc::clone(&base.policy),
             catalog: Arc::clone(&base.catalog),
@@ -131,9 +129,9 @@ impl PopulationSpec {
     /// when the month's instant comes from what the random draws ask for and what the engine
     /// made of the customer's earlier actions.
     pub fn customer_steps(&self, base: &Script, index: u64) -> CustomerSteps {
+        // The same stream as the setting's: its first draws are the customer's place.
         let mut random = self.random(index);
-        random.weighted(self.countries.iter().map(|(_, weight)| *weight));
-        random.weighted(self.segments.iter().map(|(_, weight)| *weight));
+        self.draw_place(&mut random);
         let purchase = self.purchases[random.weighted(self.purchases.iter().map(|p| p.weight))].clone();
         let quantity = random.between(purchase.quantity_min, purchase.quantity_max);
         let annual = random.chance(purchase.annual_percent * 100);
@@ -166,6 +164,13 @@ impl PopulationSpec {
         crate::engine::run_steps(&script, &mut recording, NoObserver, limits)?;
         script.steps = recording.steps;
         Ok(script)
+    }
+
+    /// A customer's country and segment: the first draws of its stream.
+    fn draw_place(&self, random: &mut SplitMix64) -> (Country, Segment) {
+        let country = self.countries[random.weighted(self.countries.iter().map(|(_, weight)| *weight))].0;
+        let segment = self.segments[random.weighted(self.segments.iter().map(|(_, weight)| *weight))].0;
+        (country, segment)
     }
 
     fn random(&self, index: u64) -> SplitMix64 {
@@ -227,7 +232,7 @@ pub struct CustomerSteps {
     month: u32,
     /// The drawn month whose step comes next.
     plan: Option<MonthPlan>,
-    /// The instant of the step being decided or just run.
+    /// The instant of the step being decided or just run (a follow-up comes at the same one).
     now: Instant,
     months_suspended: u32,
     /// The customer has left (cancelled, switched auto-renew off, or stayed suspended): it
@@ -349,12 +354,12 @@ impl StepSource for CustomerSteps {
         self.plan.map(|plan| plan.at)
     }
 
-    fn decide(&mut self, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
+    fn decide(&mut self, now: Instant, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
+        self.now = now;
         if let Some((follow_up, refusal)) = self.follow_up.take() {
             return (self.actor, self.follow_up_action(follow_up, refusal).map(Cow::Owned));
         }
-        if let Some((at, quantity, annual)) = self.buy.take() {
-            self.now = at;
+        if let Some((_, quantity, annual)) = self.buy.take() {
             let line = CartLine {
                 offer: self.purchase.offer,
                 quantity: Some(quantity),
@@ -364,7 +369,6 @@ impl StepSource for CustomerSteps {
             return (self.actor, Some(Cow::Owned(Action::Buy { customer: CustomerId(0), lines: vec![line] })));
         }
         let plan = self.plan.take().expect("next_at drew the month");
-        self.now = plan.at;
         // No subscription: the purchase was refused, and there is nothing to act on.
         let action = subscriptions.first().and_then(|subscription| self.monthly_action(plan, subscription));
         (self.actor, action.map(Cow::Owned))
@@ -388,13 +392,12 @@ impl<S: StepSource> StepSource for RecordingSteps<S> {
         self.inner.next_at()
     }
 
-    fn decide(&mut self, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
-        let at = self.inner.next_at().expect("the engine asks for a step only after next_at gave one");
-        let (actor, action) = self.inner.decide(subscriptions);
+    fn decide(&mut self, now: Instant, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
+        let (actor, action) = self.inner.decide(now, subscriptions);
         let action = action.map(Cow::into_owned);
         // A step that only moves the clock changes nothing: it is left out of the script.
         if let Some(action) = &action {
-            self.steps.push(Step { at, actor, action: Some(action.clone()) });
+            self.steps.push(Step { at: now, actor, action: Some(action.clone()) });
         }
         (actor, action.map(Cow::Owned))
     }

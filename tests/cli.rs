@@ -26,6 +26,14 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
+/// A scratch project whose scenarios have run once and had their snapshots accepted.
+fn project_with_accepted_snapshots() -> tempfile::TempDir {
+    let dir = project();
+    assert_eq!(cspsim(dir.path(), &["run"]).status.code(), Some(0));
+    assert_eq!(cspsim(dir.path(), &["accept"]).status.code(), Some(0));
+    dir
+}
+
 fn read(path: PathBuf) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -81,9 +89,7 @@ fn checks_are_counted_as_failures_are() {
 
 #[test]
 fn an_edited_snapshot_makes_check_exit_1_with_a_diff_and_a_pending_file() {
-    let dir = project();
-    assert_eq!(cspsim(dir.path(), &["run"]).status.code(), Some(0));
-    assert_eq!(cspsim(dir.path(), &["accept"]).status.code(), Some(0));
+    let dir = project_with_accepted_snapshots();
     let snapshot = dir.path().join("snapshots/cancel-annual-isv-in-window.snap");
     let accepted = read(snapshot.clone());
     std::fs::write(&snapshot, accepted.replace("total: 0.00", "total: 0.01")).unwrap();
@@ -116,9 +122,7 @@ fn check_fails_on_a_missing_snapshot_and_ci_writes_nothing() {
 
 #[test]
 fn an_unreadable_snapshot_fails_and_accept_takes_only_what_the_scenario_gives_now() {
-    let dir = project();
-    assert_eq!(cspsim(dir.path(), &["run"]).status.code(), Some(0));
-    assert_eq!(cspsim(dir.path(), &["accept"]).status.code(), Some(0));
+    let dir = project_with_accepted_snapshots();
     let snapshot = dir.path().join("snapshots/suspend-retention.snap");
     std::fs::write(&snapshot, [0xff, 0xfe, 0x00, 0x41]).unwrap();
     let output = cspsim(dir.path(), &["check"]);

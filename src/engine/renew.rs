@@ -59,11 +59,7 @@ impl<O: Observer> World<'_, O> {
     /// nce-2022: the term ends in an expired or disabled state that lasts `days` before the
     /// next phase (expired, then disabled, then deleted).
     fn end_in_phase(&mut self, id: SubscriptionId, status: Status, days: u32, rule: Rule) -> Result<(), EngineError> {
-        let (disabled_at, deleted_after) = match status {
-            Status::Expired => (Some(self.deadline_in_days(days, "a disable date")?), days + self.policy.disabled_days),
-            _ => (None, days),
-        };
-        let deletion = self.deadline_in_days(deleted_after, "a deletion date")?;
+        let (disabled_at, deletion) = self.phase_dates(status, days)?;
         self.enter_phase(id, status, disabled_at, deletion);
         let kind = if status == Status::Disabled { EventKind::Disabled } else { EventKind::Expired };
         self.done(kind, Subject::Subscription(id), rule, |w| {
@@ -82,6 +78,16 @@ impl<O: Observer> World<'_, O> {
             });
         }
         Ok(())
+    }
+
+    /// The dates of an out-of-service phase of `days` that begins now: when an expired
+    /// subscription is disabled (`disabled_days` later), and when it is deleted.
+    pub(crate) fn phase_dates(&self, status: Status, days: u32) -> Result<(Option<Instant>, Instant), EngineError> {
+        let (disabled_at, deleted_after) = match status {
+            Status::Expired => (Some(self.deadline_in_days(days, "a disable date")?), days + self.policy.disabled_days),
+            _ => (None, days),
+        };
+        Ok((disabled_at, self.deadline_in_days(deleted_after, "a deletion date")?))
     }
 
     /// Puts a subscription in an out-of-service phase with its dates, and schedules them.

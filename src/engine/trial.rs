@@ -62,9 +62,8 @@ impl<O: Observer> World<'_, O> {
                     NotRenewedAtTermEnd::Delete => self.delete(id, Rule::TrialMs, "its trial ended unconverted and this policy keeps nothing expired"),
                     NotRenewedAtTermEnd::Expire => {
                         self.sub_mut(id).expired_at_term_end = true;
-                        let disabled_at = self.deadline_in_days(self.policy.expired_days, "a disable date")?;
-                        let deletion = self.deadline_in_days(self.policy.expired_days + self.policy.disabled_days, "a deletion date")?;
-                        self.enter_phase(id, Status::Expired, Some(disabled_at), deletion);
+                        let (disabled_at, deletion) = self.phase_dates(Status::Expired, self.policy.expired_days)?;
+                        self.enter_phase(id, Status::Expired, disabled_at, deletion);
                     }
                 }
                 return Ok(());

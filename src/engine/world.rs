@@ -91,9 +91,9 @@ pub trait StepSource {
     /// The instant of the next step, or `None` when there are no more. Never earlier than the
     /// step before.
     fn next_at(&mut self) -> Option<Instant>;
-    /// The step's actor and action (`None`: the step only moves the clock), decided once every
-    /// scheduled event up to and including its instant has run.
-    fn decide(&mut self, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>);
+    /// The step's actor and action (`None`: the step only moves the clock), decided at its
+    /// instant `now`, once every scheduled event up to and including it has run.
+    fn decide(&mut self, now: Instant, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>);
     /// What the step's action came to.
     fn finished(&mut self, _result: &StepResult) {}
 }
@@ -102,8 +102,8 @@ impl<S: StepSource + ?Sized> StepSource for &mut S {
     fn next_at(&mut self) -> Option<Instant> {
         (**self).next_at()
     }
-    fn decide(&mut self, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
-        (**self).decide(subscriptions)
+    fn decide(&mut self, now: Instant, subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
+        (**self).decide(now, subscriptions)
     }
     fn finished(&mut self, result: &StepResult) {
         (**self).finished(result);
@@ -127,7 +127,7 @@ impl StepSource for ScriptSteps<'_> {
         self.steps.get(self.next).map(|step| step.at)
     }
 
-    fn decide(&mut self, _subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
+    fn decide(&mut self, _now: Instant, _subscriptions: &[Subscription]) -> (Option<UserId>, Option<Cow<'_, Action>>) {
         let step = &self.steps[self.next];
         self.next += 1;
         (step.actor, step.action.as_ref().map(Cow::Borrowed))
@@ -148,7 +148,7 @@ pub fn run_steps<O: Observer>(script: &Script, mut steps: impl StepSource, obser
     while let Some(at) = steps.next_at() {
         world.advance_to(at)?;
         world.step = Some(index);
-        let (actor, action) = steps.decide(&world.subscriptions);
+        let (actor, action) = steps.decide(world.now, &world.subscriptions);
         world.actor = actor;
         let result = match action {
             Some(action) => {

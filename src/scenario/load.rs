@@ -341,8 +341,6 @@ struct Context<'b, 'a> {
     catalog: &'b Catalog,
     /// False when the catalog is missing or did not load: unknown offers are not reported.
     catalog_loaded: bool,
-    /// The step being checked was decoded past a reported mistake.
-    step_has_errors: bool,
     policy: Policy,
     policy_overrides: Vec<(String, ParameterValue)>,
     partner: Partner,
@@ -390,7 +388,6 @@ impl<'b, 'a> Context<'b, 'a> {
             start,
             users,
             catalog_loaded: true,
-            step_has_errors: false,
             customers: BTreeMap::new(),
             handles: Vec::new(),
             defined: BTreeMap::new(),
@@ -627,10 +624,8 @@ impl<'b, 'a> Context<'b, 'a> {
             let at = self.step_time(step, previous, previous_line);
             previous = at;
             previous_line = step.position.line;
-            self.step_has_errors = decoded.with_errors.contains(&index);
-            built.push(self.step(index, step, at));
+            built.push(self.step(index, step, at, decoded.with_errors.contains(&index)));
         }
-        self.step_has_errors = false;
         built
     }
 
@@ -669,7 +664,9 @@ impl<'b, 'a> Context<'b, 'a> {
         instant
     }
 
-    fn step(&mut self, index: usize, step: &Located<StepSection>, at: Instant) -> (Step, StepExpectations) {
+    /// `had_errors`: the step was decoded past a reported mistake, which may be a misspelt
+    /// action; the checks that mistake explains are left out.
+    fn step(&mut self, index: usize, step: &Located<StepSection>, at: Instant, had_errors: bool) -> (Step, StepExpectations) {
         let actions = present_actions(step);
         if actions.len() > 1 {
             let names: Vec<&str> = actions.iter().map(|(name, _)| *name).collect();
@@ -690,7 +687,7 @@ impl<'b, 'a> Context<'b, 'a> {
                 );
                 None
             }
-            (Some(by), None) if actions.is_empty() && !self.step_has_errors => {
+            (Some(by), None) if actions.is_empty() && !had_errors => {
                 self.builder.error_at(by, "a step without an action takes no `by`", "an action (buy, suspend, ...) or no `by`");
                 None
             }
@@ -712,7 +709,7 @@ impl<'b, 'a> Context<'b, 'a> {
         };
         let mut expectations = StepExpectations { line: step.position.line, ..StepExpectations::default() };
         if let Some(expect) = &step.expect {
-            expectations.expect = self.expectation(expect, action.as_ref(), !actions.is_empty());
+            expectations.expect = self.expectation(expect, action.as_ref(), !actions.is_empty(), had_errors);
         }
         if let Some(check) = &step.check {
             expectations.checks = self.checks(check, at);
@@ -978,9 +975,9 @@ impl<'b, 'a> Context<'b, 'a> {
         code
     }
 
-    fn expectation(&mut self, expect: &Located<ExpectSection>, action: Option<&Action>, has_action: bool) -> Option<(Position, Expectation)> {
+    fn expectation(&mut self, expect: &Located<ExpectSection>, action: Option<&Action>, has_action: bool, had_errors: bool) -> Option<(Position, Expectation)> {
         // A step with a reported mistake may have a misspelt action: not a second error.
-        if !has_action && self.step_has_errors {
+        if !has_action && had_errors {
             return None;
         }
         if !has_action {
