@@ -12,7 +12,7 @@ use crate::report::{junit::junit_xml, write_atomically};
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, load_scenario};
 use crate::snapshot::{Comparison, Pending, SnapshotRoot, accept_one, snapshot_path};
-use crate::suite::{ScenarioRun, Status, SuiteOptions, discover, run_all};
+use crate::suite::{ScenarioRun, Status, SuiteOptions, discover, discover_at_least_one, run_all};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
@@ -191,13 +191,10 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
             return usage_error(&message);
         }
     }
-    let files = match discover(&args.paths) {
+    let files = match discover_at_least_one(&args.paths) {
         Ok(files) => files,
         Err(message) => return usage_error(&message),
     };
-    if files.is_empty() {
-        return usage_error(&crate::suite::no_scenario_files(&args.paths));
-    }
     // CI systems set CI=true (or 1); CI=false or CI=0 is how one says "not CI".
     let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
     let options = SuiteOptions {

@@ -120,6 +120,15 @@ fn walk_once(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut std::collect
     Ok(())
 }
 
+/// [`discover`] for a command that needs at least one scenario: finding none is an error.
+pub fn discover_at_least_one(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
+    let files = discover(paths)?;
+    if files.is_empty() {
+        return Err(no_scenario_files(paths));
+    }
+    Ok(files)
+}
+
 /// What to say when the paths of a command hold no scenario file.
 pub fn no_scenario_files(paths: &[PathBuf]) -> String {
     format!("no scenario files (.yaml or .yml) under {}", paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", "))

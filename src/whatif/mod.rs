@@ -24,7 +24,7 @@ use crate::policy::{ParameterValue, Policy};
 use crate::report::write_atomically;
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, LoadedScenario, load_scenario};
-use crate::suite::discover;
+use crate::suite::discover_at_least_one;
 use metrics::{Metrics, MetricsObserver, Month};
 
 /// A policy by built-in name or file path, or a rendered error.
@@ -278,13 +278,10 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     if let Some(message) = crate::app::file_in_the_way("--out", &args.out) {
         return usage_error(&message);
     }
-    let files = match discover(&args.paths) {
+    let files = match discover_at_least_one(&args.paths) {
         Ok(files) => files,
         Err(message) => return usage_error(&message),
     };
-    if files.is_empty() {
-        return usage_error(&crate::suite::no_scenario_files(&args.paths));
-    }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
     let limits = Limits { max_events: args.max_events };
     // Load everything first: every input error of every file is reported before any work.
