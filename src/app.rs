@@ -7,8 +7,8 @@ use std::path::Path;
 use crate::cli::{AcceptArgs, Cli, ColorChoice, Command, ExplainArgs, PoliciesArgs, RunArgs, SchemaArgs, SchemaKindArg};
 use crate::engine::Limits;
 use crate::outcome::record_scenario;
-use crate::report::csv_reports::write_reports;
-use crate::report::{junit::junit_xml, write_atomically};
+use crate::report::csv_reports::stage_reports;
+use crate::report::{AtomicFile, junit::junit_xml};
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, load_scenario};
 use crate::snapshot::{Comparison, Pending, SnapshotRoot, accept_one, snapshot_path};
@@ -157,9 +157,31 @@ pub fn jobs_or_default(jobs: Option<usize>) -> Result<usize, String> {
 }
 
 /// A file where an output path needs a folder (`--out reports.csv/x`): the message for it.
+/// An output place this process cannot write to (a read-only file system, a folder without
+/// write permission), found before the run rather than after it. `path` is the folder the
+/// output goes into; where it does not exist yet, its nearest existing ancestor is tried.
+pub(crate) fn folder_not_writable(flag: &str, shown: &Path, path: &Path) -> Option<String> {
+    let existing = path.ancestors().find(|folder| !folder.as_os_str().is_empty() && folder.is_dir()).unwrap_or(Path::new("."));
+    let error = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(existing).err()?;
+    // The error names the probe file, which the user never asked for: keep the reason only.
+    let reason = error.to_string();
+    let reason = reason.split(" at path ").next().unwrap_or_default();
+    Some(format!("{flag} {}: cannot write in {}: {reason}", display_path(shown), display_path(existing)))
+}
+
 pub(crate) fn file_in_the_way(flag: &str, path: &Path) -> Option<String> {
     let blocking = path.ancestors().skip(1).filter(|folder| !folder.as_os_str().is_empty()).find(|folder| folder.exists() && !folder.is_dir())?;
     Some(format!("{flag} {}: {} is a file, not a folder", display_path(path), display_path(blocking)))
+}
+
+/// CI systems set CI=true (or 1); CI=false or CI=0 is how one says "not CI".
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// A target that is written to directly rather than replaced: `/dev/stdout`, a pipe, a device.
+fn is_special_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|metadata| !metadata.is_file() && !metadata.is_dir())
 }
 
 fn progress_bar(total: usize) -> indicatif::ProgressBar {
@@ -191,12 +213,31 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
             return usage_error(&message);
         }
     }
+    if let Some(message) = folder_not_writable("--out", &args.out, &args.out) {
+        return usage_error(&message);
+    }
+    if let Some(junit) = args.junit.as_ref().filter(|junit| !is_special_file(junit))
+        && let Some(message) = folder_not_writable("--junit", junit, junit.parent().unwrap_or(Path::new("")))
+    {
+        return usage_error(&message);
+    }
     let files = match discover_at_least_one(&args.paths) {
         Ok(files) => files,
         Err(message) => return usage_error(&message),
     };
-    // CI systems set CI=true (or 1); CI=false or CI=0 is how one says "not CI".
-    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
+    if let Some(junit) = &args.junit {
+        // `--junit scenarios/x.yaml` would replace a scenario (or a catalog) with XML.
+        if crate::suite::has_scenario_extension(junit) {
+            return usage_error(&format!(
+                "--junit {}: is a YAML file name; the JUnit report would replace it (give an .xml name, e.g. junit.xml)",
+                display_path(junit)
+            ));
+        }
+    }
+    let in_ci = in_ci();
+    if let Some(message) = args.snapshots.as_ref().filter(|_| !in_ci).and_then(|folder| folder_not_writable("--snapshots", folder, folder)) {
+        return usage_error(&message);
+    }
     let options = SuiteOptions {
         snapshots: args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder),
         compare_snapshots: true,
@@ -223,17 +264,27 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     }
     warn_unreferenced_snapshots(&mut stdout, &args.paths, &files, &options.snapshots, out);
     let (mut exit, mut report_error) = (EXIT_OK, None);
-    let reports_written = match write_reports(&args.out, &runs) {
-        Ok(_) => true,
-        Err(error) => {
-            report_error = Some(format!("cannot write the reports to {}: {error}", display_path(&args.out)));
-            false
+    // The reports and the JUnit file are one set: each is written in full beside its place
+    // first, and only when all of them could be written does any replace the old one.
+    let staged_reports = stage_reports(&args.out, &runs).map_err(|error| format!("cannot write the reports to {}: {error}", display_path(&args.out)));
+    let staged_junit = args.junit.as_ref().map(|junit| stage_junit(junit, &runs).map_err(|error| format!("cannot write {}: {error}", display_path(junit))));
+    let mut reports_written = false;
+    match (staged_reports, staged_junit.transpose()) {
+        (Ok(reports), Ok(junit)) => {
+            let committed = reports
+                .commit()
+                .map_err(|error| format!("cannot write the reports to {}: {error}", display_path(&args.out)))
+                .and_then(|_| junit.map_or(Ok(()), |junit| junit.commit().map_err(|error| format!("cannot write the JUnit file: {error}"))));
+            match committed {
+                Ok(()) => reports_written = true,
+                Err(message) => report_error = Some(message),
+            }
         }
-    };
-    if let Some(junit) = &args.junit
-        && let Err(error) = write_junit(junit, &runs)
-    {
-        report_error = Some(format!("cannot write {}: {error}", display_path(junit)));
+        (Err(message), _) | (_, Err(message)) => report_error = Some(format!("{message}; no report was replaced")),
+    }
+    let unkept_snapshots = runs.iter().filter(|r| matches!(r.snapshot.as_ref().and_then(Comparison::pending), Some(Pending::Failed(_)))).count();
+    if unkept_snapshots > 0 && report_error.is_none() {
+        report_error = Some(format!("{} could not be written (see above)", plural(unkept_snapshots, "pending snapshot")));
     }
     let passed = runs.iter().filter(|r| r.status == Status::Pass).count();
     let failed = runs.iter().filter(|r| r.status == Status::Fail).count();
@@ -299,11 +350,15 @@ fn warn_unreferenced_snapshots(out: &mut impl Write, paths: &[std::path::PathBuf
     }
 }
 
-fn write_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<()> {
+/// The JUnit file written beside its place, not yet in place.
+fn stage_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<AtomicFile> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)?;
     }
-    write_atomically(path, junit_xml(runs).as_bytes())
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(junit_xml(runs).as_bytes())?;
+    file.flush()?;
+    Ok(file)
 }
 
 fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style, err: Style) {
@@ -379,6 +434,10 @@ fn indent(text: &str) -> String {
 }
 
 fn accept(args: &AcceptArgs) -> u8 {
+    // CI never writes or accepts a snapshot: a reviewed snapshot is a person's decision.
+    if in_ci() {
+        return usage_error("CI is set: snapshots are accepted by a person who reviewed them, never in CI (run `cspsim accept` without CI set)");
+    }
     // A snapshot named directly stands for its scenario.
     let mut paths = Vec::new();
     for path in &args.paths {
@@ -436,6 +495,9 @@ fn accept(args: &AcceptArgs) -> u8 {
         sayln!("accepted {}", display_path(path));
     }
     sayln!("{} snapshot{} accepted", accepted.len(), if accepted.len() == 1 { "" } else { "s" });
+    if accepted.is_empty() && refused == 0 && invalid == 0 {
+        sayln!("note: no pending snapshot (.snap.new) belongs to these scenarios; `cspsim check` writes one for each scenario whose outcome changed");
+    }
     if refused > 0 {
         let (noun, pronoun) = if refused == 1 { ("snapshot", "it") } else { ("snapshots", "them") };
         eprintln!("{refused} pending {noun} not accepted: run `cspsim check` to write {pronoun} again from the scenarios");

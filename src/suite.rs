@@ -39,7 +39,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
     let mut first_time = |file: &Path| seen.insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()));
     for path in paths {
         let metadata = std::fs::metadata(path).map_err(|_| format!("{}: no such file or folder", display_path(path)))?;
-        if metadata.is_file() {
+        // Anything but a folder is taken as a file: a pipe or a device named as a scenario
+        // gets the loader's "not a regular file", not an attempt to list it.
+        if !metadata.is_dir() {
             if !has_scenario_extension(path) {
                 return Err(format!("{}: not a scenario file: expected a file ending in .yaml or .yml", display_path(path)));
             }
@@ -144,6 +146,10 @@ pub(crate) fn has_scenario_extension(path: &Path) -> bool {
 /// A quick look at the top-level keys, without reporting anything: unreadable or invalid
 /// files are scenarios (and get their errors when loaded).
 fn is_shared_document(path: &Path) -> bool {
+    // Only a regular file is read here: reading a pipe would wait for a writer forever.
+    if !std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) {
+        return false;
+    }
     let Ok(text) = std::fs::read_to_string(path) else { return false };
     let top_keys: Vec<&str> = text
         .lines()

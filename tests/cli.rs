@@ -367,3 +367,49 @@ fn an_output_named_by_a_link_or_a_pipe_is_written_through_it() {
     assert!(reader.join().unwrap().contains("<testsuites"));
     assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn reports_and_junit_are_replaced_together_or_not_at_all() {
+    // The JUnit file cannot be written (a full device): the reports of the earlier run stay
+    // as they were, untouched, rather than half of the set being new.
+    let dir = project();
+    assert_eq!(cspsim(dir.path(), &["run"]).status.code(), Some(0));
+    let before = read(dir.path().join("reports/summary.csv"));
+    std::fs::remove_file(dir.path().join("scenarios/suspend-retention.yaml")).unwrap();
+    let output = cspsim(dir.path(), &["run", "--junit", "/dev/full"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("cannot write /dev/full") && text(&output).contains("no report was replaced"), "{}", text(&output));
+    assert_eq!(read(dir.path().join("reports/summary.csv")), before);
+    let leftovers: Vec<_> =
+        std::fs::read_dir(dir.path().join("reports")).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "temporary files are removed: {leftovers:?}");
+}
+
+#[test]
+fn junit_is_never_written_over_a_yaml_file_and_ci_accepts_nothing() {
+    let dir = project();
+    let scenario = dir.path().join("scenarios/suspend-retention.yaml");
+    let before = read(scenario.clone());
+    let output = cspsim(dir.path(), &["run", "--junit", "scenarios/suspend-retention.yaml"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("the JUnit report would replace it"), "{}", text(&output));
+    assert_eq!(read(scenario), before);
+
+    assert_eq!(cspsim(dir.path(), &["run"]).status.code(), Some(0));
+    let output = Command::new(env!("CARGO_BIN_EXE_cspsim")).args(["accept"]).current_dir(dir.path()).env("CI", "true").output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("never in CI"), "{}", text(&output));
+    assert!(!dir.path().join("scenarios/snapshots/suspend-retention.snap").exists() && !dir.path().join("snapshots/suspend-retention.snap").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pipe_in_a_scenario_folder_is_an_input_error_not_a_wait() {
+    let dir = project();
+    assert!(Command::new("mkfifo").arg(dir.path().join("scenarios/pipe.yaml")).status().unwrap().success());
+    let output = cspsim(dir.path(), &["run", "scenarios"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("this is not a regular file"), "{}", text(&output));
+    assert!(text(&output).contains("4 passed"), "the other scenarios still run: {}", text(&output));
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::rules::Rule;
 use crate::outcome::{EVENT_COLUMNS, LINE_COLUMNS, Row, SUBSCRIPTION_COLUMNS};
-use crate::report::CsvFile;
+use crate::report::{AtomicFile, CsvFile};
 use crate::suite::{ScenarioRun, Status};
 
 /// Columns whose cells are numbers: never neutralized, so spreadsheets keep them numeric.
@@ -30,6 +30,27 @@ fn create(folder: &Path, name: &str, header: Vec<&'static str>) -> std::io::Resu
 
 /// Writes every report into `folder`. Each file is complete or absent.
 pub fn write_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec<PathBuf>> {
+    stage_reports(folder, runs)?.commit()
+}
+
+/// The six report files, complete but not yet in place: either all of them replace the old
+/// ones ([`StagedReports::commit`]) or, dropped, none does.
+pub struct StagedReports {
+    folder: PathBuf,
+    files: Vec<AtomicFile>,
+}
+
+impl StagedReports {
+    pub fn commit(self) -> std::io::Result<Vec<PathBuf>> {
+        for file in self.files {
+            file.commit()?;
+        }
+        Ok(FILES.iter().map(|name| self.folder.join(name)).collect())
+    }
+}
+
+/// Writes the six reports beside their final names without replacing anything yet.
+pub fn stage_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<StagedReports> {
     std::fs::create_dir_all(folder)?;
     // The six files are a set: a place that cannot take one of them is found before any of
     // them is replaced.
@@ -82,10 +103,11 @@ pub fn write_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec
         row.push("summary", rule.summary().to_string());
         rules.write(row)?;
     }
+    let mut files = Vec::with_capacity(FILES.len());
     for file in [summary, events, subscriptions, invoices, lines, rules] {
-        file.commit()?;
+        files.push(file.finish()?);
     }
-    Ok(FILES.iter().map(|name| folder.join(name)).collect())
+    Ok(StagedReports { folder: folder.to_path_buf(), files })
 }
 
 fn summary_row(run: &ScenarioRun) -> Row {

@@ -67,9 +67,15 @@ impl AtomicFile {
 
 /// Writes a whole file atomically (see [`AtomicFile`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    stage(path, bytes)?.commit()
+}
+
+/// A whole file written beside its place, to be committed with the other files of its set.
+pub fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<AtomicFile> {
     let mut file = AtomicFile::create(path)?;
     file.file().write_all(bytes)?;
-    file.commit()
+    file.flush()?;
+    Ok(file)
 }
 
 /// A CSV report written row by row (memory stays flat whatever the run's size) and put in
@@ -105,10 +111,16 @@ impl CsvFile {
         Ok(())
     }
 
-    pub fn commit(self) -> std::io::Result<()> {
+    /// Every row written and flushed; the file is not yet in place.
+    pub fn finish(self) -> std::io::Result<AtomicFile> {
         let buffered = self.writer.into_inner().map_err(|error| error.into_error())?;
-        let file = buffered.into_inner().map_err(|error| error.into_error())?;
-        file.commit()
+        let mut file = buffered.into_inner().map_err(|error| error.into_error())?;
+        file.flush()?;
+        Ok(file)
+    }
+
+    pub fn commit(self) -> std::io::Result<()> {
+        self.finish()?.commit()
     }
 }
 

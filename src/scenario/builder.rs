@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::policy::{ParameterValue, Policy};
-use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
+use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position, SourceLines};
 use crate::scenario::model::ParameterNode;
 use crate::scenario::node_de::{self, Located};
 use crate::scenario::yaml::{Node, NodeValue};
@@ -16,15 +16,18 @@ pub struct Builder<'a> {
     pub file: &'a Path,
     pub source: &'a str,
     pub diagnostics: Diagnostics,
+    /// Built on the first diagnostic: most files have none.
+    lines: std::cell::OnceCell<SourceLines<'a>>,
 }
 
 impl<'a> Builder<'a> {
     pub fn new(file: &'a Path, source: &'a str) -> Self {
-        Builder { file, source, diagnostics: Diagnostics::default() }
+        Builder { file, source, diagnostics: Diagnostics::default(), lines: std::cell::OnceCell::new() }
     }
 
     pub fn report(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic.with_source(self.source));
+        let lines = self.lines.get_or_init(|| SourceLines::new(self.source));
+        self.diagnostics.push(diagnostic.with_line_of(lines));
     }
 
     /// An error at a located value.

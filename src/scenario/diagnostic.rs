@@ -61,9 +61,14 @@ impl Diagnostic {
     }
 
     /// Fills in the offending line from the file's text.
-    pub fn with_source(mut self, source: &str) -> Self {
+    pub fn with_source(self, source: &str) -> Self {
+        self.with_line_of(&SourceLines::new(source))
+    }
+
+    /// [`Diagnostic::with_source`] for a file with many diagnostics: the lines are indexed once.
+    pub fn with_line_of(mut self, source: &SourceLines) -> Self {
         if self.position.is_known() && self.source_line.is_none() {
-            self.source_line = source.lines().nth(self.position.line as usize - 1).map(sanitize_line);
+            self.source_line = source.line(self.position.line).map(sanitize_line);
         }
         self
     }
@@ -113,6 +118,33 @@ impl Diagnostic {
             let _ = writeln!(out, "{pad} = help: did you mean `{suggestion}`?");
         }
         out
+    }
+}
+
+/// A source text with the start of each line indexed, so that showing the line of each of
+/// many diagnostics does not scan the file from the top each time.
+pub struct SourceLines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> SourceLines<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(index, _)| index + 1)).collect();
+        SourceLines { text, starts }
+    }
+
+    /// Line `number` (from 1) without its line ending, as `str::lines` gives it.
+    pub fn line(&self, number: u32) -> Option<&'a str> {
+        let index = usize::try_from(number).ok()?.checked_sub(1)?;
+        let start = *self.starts.get(index)?;
+        let end = self.starts.get(index + 1).map_or(self.text.len(), |next| next - 1);
+        if start >= self.text.len() {
+            return None;
+        }
+        let line = &self.text[start..end];
+        // As `str::lines`: a carriage return ends a line only before a line feed.
+        Some(if end < self.text.len() { line.strip_suffix('\r').unwrap_or(line) } else { line })
     }
 }
 
@@ -207,3 +239,23 @@ impl std::fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceLines;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The index finds the same lines as `str::lines`, which it replaces for speed.
+        #[test]
+        fn indexed_lines_are_the_lines_of_the_text(text in "[ab\r\n]{0,12}") {
+            let expected: Vec<&str> = text.lines().collect();
+            let index = SourceLines::new(&text);
+            for (number, line) in expected.iter().enumerate() {
+                prop_assert_eq!(index.line(number as u32 + 1), Some(*line));
+            }
+            prop_assert_eq!(index.line(expected.len() as u32 + 1), None);
+            prop_assert_eq!(index.line(0), None);
+        }
+    }
+}

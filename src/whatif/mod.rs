@@ -21,7 +21,7 @@ use crate::engine::script::Script;
 use crate::engine::{EngineError, Limits, ScriptSteps, StepSource};
 use crate::outcome::line_cells;
 use crate::policy::{ParameterValue, Policy};
-use crate::report::write_atomically;
+use crate::report::{AtomicFile, stage};
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, LoadedScenario, load_scenario};
 use crate::suite::discover_at_least_one;
@@ -35,6 +35,9 @@ pub fn resolve_policy(name: &str) -> Result<Policy, String> {
     let path = Path::new(name);
     if path.is_file() {
         return crate::scenario::policy_file::load_policy_file(path).map_err(|d| d.render());
+    }
+    if path.is_dir() {
+        return Err(format!("error: {}: is a folder; expected a policy file or a built-in policy name\n", crate::scenario::diagnostic::display_path(path)));
     }
     let suggestion = crate::suggest::nearest(name, crate::scenario::builtin_policies::names())
         .or_else(|| crate::scenario::builtin_policies::names().find(|builtin| builtin.starts_with(name)))
@@ -275,7 +278,7 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     if args.out.exists() && !args.out.is_dir() {
         return usage_error(&format!("--out {}: is a file; expected a folder for the what-if outputs", display_path(&args.out)));
     }
-    if let Some(message) = crate::app::file_in_the_way("--out", &args.out) {
+    if let Some(message) = crate::app::file_in_the_way("--out", &args.out).or_else(|| crate::app::folder_not_writable("--out", &args.out, &args.out)) {
         return usage_error(&message);
     }
     let files = match discover_at_least_one(&args.paths) {
@@ -359,27 +362,27 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         return EXIT_INVALID;
     }
     let labels: Vec<String> = variants.iter().map(|v| v.label.clone()).collect();
-    match write_outputs(&args.out, &labels, &comparisons) {
-        Ok(()) => {}
-        Err(error) => {
-            eprintln!("{}", err.red(&format!("error: cannot write to {}: {error}", display_path(&args.out))));
-            return EXIT_INVALID;
+    // The outputs are one set: all are written beside their places first, and only when every
+    // one could be written does any replace the old one.
+    let staged = stage_outputs(&args.out, &labels, &comparisons).and_then(|mut files| {
+        if let Some(detail) = detail {
+            files.push(detail.finish()?);
         }
+        Ok(files)
+    });
+    let committed = staged
+        .map_err(|error| format!("{error}; no output was replaced"))
+        .and_then(|files| files.into_iter().try_for_each(|file| file.commit()).map_err(|error| error.to_string()));
+    if let Err(error) = committed {
+        eprintln!("{}", err.red(&format!("error: cannot write to {}: {error}", display_path(&args.out))));
+        return EXIT_INVALID;
     }
-    match detail {
-        Some(detail) => {
-            if let Err(error) = detail.commit() {
-                eprintln!("{}", err.red(&format!("error: cannot write whatif_lines.csv: {error}")));
-                return EXIT_INVALID;
-            }
-        }
-        None => {
-            // A whatif_lines.csv of an earlier --detail run would sit beside numbers it does
-            // not belong to.
-            let stale = args.out.join("whatif_lines.csv");
-            if stale.is_file() && std::fs::remove_file(&stale).is_ok() {
-                eprintln!("removed {} of an earlier --detail run", display_path(&stale));
-            }
+    if !args.detail {
+        // A whatif_lines.csv of an earlier --detail run would sit beside numbers it does
+        // not belong to.
+        let stale = args.out.join("whatif_lines.csv");
+        if stale.is_file() && std::fs::remove_file(&stale).is_ok() {
+            eprintln!("removed {} of an earlier --detail run", display_path(&stale));
         }
     }
     say!("{}", summary_table(&labels, &comparisons));
@@ -434,7 +437,8 @@ fn summary_table(labels: &[String], comparisons: &[ScenarioComparison]) -> Strin
     out
 }
 
-fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioComparison]) -> std::io::Result<()> {
+/// `whatif.csv`, `whatif_monthly.csv` and `whatif.svg`, written beside their places.
+fn stage_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioComparison]) -> std::io::Result<Vec<AtomicFile>> {
     std::fs::create_dir_all(folder)?;
     let totals = total(comparisons, labels.len());
     let mut header = vec!["scenario".to_string(), "metric".to_string()];
@@ -453,7 +457,7 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
             rows.push(row);
         }
     }
-    write_atomically(&folder.join("whatif.csv"), &crate::report::csv_bytes(&header, &rows, is_text_column))?;
+    let whatif = stage(&folder.join("whatif.csv"), &crate::report::csv_bytes(&header, &rows, is_text_column))?;
 
     let mut monthly_header = vec!["scenario".to_string(), "month".to_string(), "metric".to_string()];
     monthly_header.extend(labels.iter().cloned());
@@ -471,7 +475,7 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
             }
         }
     }
-    write_atomically(&folder.join("whatif_monthly.csv"), &crate::report::csv_bytes(&monthly_header, &monthly, is_text_column))?;
+    let whatif_monthly = stage(&folder.join("whatif_monthly.csv"), &crate::report::csv_bytes(&monthly_header, &monthly, is_text_column))?;
     let (first, last) = month_span(&totals).unwrap_or((0, -1));
     let series: Vec<(String, Vec<i128>)> = labels
         .iter()
@@ -482,7 +486,7 @@ fn write_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
         })
         .collect();
     let svg = chart::net_billing_chart(&series, |index| month_label(first + index as i32));
-    write_atomically(&folder.join("whatif.svg"), svg.as_bytes())
+    Ok(vec![whatif, whatif_monthly, stage(&folder.join("whatif.svg"), svg.as_bytes())?])
 }
 
 /// The columns of `whatif_lines.csv` after `variant` and `scenario`, taken from an invoice
@@ -504,8 +508,11 @@ impl DetailFile {
     fn writer(&mut self) -> &mut (dyn std::io::Write + Send) {
         &mut self.0
     }
-    fn commit(self) -> std::io::Result<()> {
-        self.0.into_inner().map_err(|error| error.into_error())?.commit()
+    /// Every record flushed; the file is not yet in place.
+    fn finish(self) -> std::io::Result<AtomicFile> {
+        let mut file = self.0.into_inner().map_err(|error| error.into_error())?;
+        std::io::Write::flush(&mut file)?;
+        Ok(file)
     }
 }
 
