@@ -156,7 +156,6 @@ pub fn jobs_or_default(jobs: Option<usize>) -> Result<usize, String> {
     }
 }
 
-/// A file where an output path needs a folder (`--out reports.csv/x`): the message for it.
 /// An output place this process cannot write to (a read-only file system, a folder without
 /// write permission), found before the run rather than after it. `path` is the folder the
 /// output goes into; where it does not exist yet, its nearest existing ancestor is tried.
@@ -169,6 +168,7 @@ pub(crate) fn folder_not_writable(flag: &str, shown: &Path, path: &Path) -> Opti
     Some(format!("{flag} {}: cannot write in {}: {reason}", display_path(shown), display_path(existing)))
 }
 
+/// A file where an output path needs a folder (`--out reports.csv/x`): the message for it.
 pub(crate) fn file_in_the_way(flag: &str, path: &Path) -> Option<String> {
     let blocking = path.ancestors().skip(1).filter(|folder| !folder.as_os_str().is_empty()).find(|folder| folder.exists() && !folder.is_dir())?;
     Some(format!("{flag} {}: {} is a file, not a folder", display_path(path), display_path(blocking)))

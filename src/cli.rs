@@ -67,7 +67,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
     /// Scenarios to run in parallel (default: the number of CPUs).
-    #[arg(short = 'j', long)]
+    #[arg(short = 'j', long, allow_negative_numbers = true, value_parser = thread_count)]
     pub jobs: Option<usize>,
     /// Also write JUnit XML (one test case per scenario) to this file.
     #[arg(long)]
@@ -80,7 +80,7 @@ pub struct RunArgs {
     #[arg(long = "tag")]
     pub tags: Vec<String>,
     /// The most events one scenario may produce before it is stopped.
-    #[arg(long, default_value_t = 20_000_000)]
+    #[arg(long, default_value_t = 20_000_000, allow_negative_numbers = true, value_parser = event_limit)]
     pub max_events: u64,
     /// Print only failures and the total.
     #[arg(short, long)]
@@ -102,13 +102,13 @@ pub struct ExplainArgs {
     /// The scenario file.
     pub scenario: PathBuf,
     /// Explain one generated customer of the scenario's population instead (0-based).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = customer_number)]
     pub customer: Option<u64>,
     /// Under another policy than the scenario's own (a built-in name or a policy file).
     #[arg(long)]
     pub policy: Option<String>,
     /// The most events the run may produce before it is stopped.
-    #[arg(long, default_value_t = 20_000_000)]
+    #[arg(long, default_value_t = 20_000_000, allow_negative_numbers = true, value_parser = event_limit)]
     pub max_events: u64,
 }
 
@@ -147,14 +147,14 @@ pub struct WhatifArgs {
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
     /// Threads simulating customers in parallel (default: the number of CPUs).
-    #[arg(short = 'j', long)]
+    #[arg(short = 'j', long, allow_negative_numbers = true, value_parser = thread_count)]
     pub jobs: Option<usize>,
     /// Also write whatif_lines.csv: every invoice line of every run, population customers
     /// included.
     #[arg(long)]
     pub detail: bool,
     /// The most events one run (a scenario, or one generated customer) may produce.
-    #[arg(long, default_value_t = 20_000_000)]
+    #[arg(long, default_value_t = 20_000_000, allow_negative_numbers = true, value_parser = event_limit)]
     pub max_events: u64,
 }
 
@@ -165,21 +165,41 @@ pub struct BenchArgs {
     pub population: PathBuf,
     /// Customer counts to measure (1 to 100,000,000 each; `--customers 1000 5000` or `1000,5000`).
     #[arg(long = "customers", num_args = 1.., value_delimiter = ',', default_values_t = vec![10_000_u64, 100_000, 1_000_000],
-          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub customers: Vec<u64>,
     /// Simulated months (1 to 1200).
-    #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=1200))]
+    #[arg(long, default_value_t = 36, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=1200))]
     pub months: u32,
     /// Policies to compare in the what-if measurement (default csp-2020 and nce-2022).
     #[arg(long = "policy")]
     pub policies: Vec<String>,
     /// Size of the hand-written suite to check (copies of the bundled scenarios, up to 100,000;
     /// 0 skips it).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub suite: u32,
     /// Threads (default: the number of CPUs).
-    #[arg(short = 'j', long)]
+    #[arg(short = 'j', long, allow_negative_numbers = true, value_parser = thread_count)]
     pub jobs: Option<usize>,
+}
+
+/// A whole number from `min` to `max`; anything else (`-1`, `2.5`, `many`) is told the range.
+fn whole_number(text: &str, min: u64, max: u64, what: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(number) if (min..=max).contains(&number) => Ok(number),
+        _ => Err(format!("expected {what} from {min} to {max}")),
+    }
+}
+
+fn thread_count(text: &str) -> Result<usize, String> {
+    whole_number(text, 1, crate::app::MAX_JOBS as u64, "a number of threads").map(|n| n as usize)
+}
+
+fn event_limit(text: &str) -> Result<u64, String> {
+    whole_number(text, 1, u64::MAX, "a number of events")
+}
+
+fn customer_number(text: &str) -> Result<u64, String> {
+    whole_number(text, 0, 99_999_999, "a customer number (0-based)")
 }
 
 #[cfg(test)]

@@ -175,6 +175,14 @@ impl Decimal {
         let (whole, fraction) = body.split_once('.').unwrap_or((body, ""));
         let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || (body.contains('.') && fraction.is_empty()) {
+            let with_exponent = body.split_once(['e', 'E']).is_some_and(|(mantissa, exponent)| {
+                !mantissa.is_empty()
+                    && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                    && exponent.trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit())
+            });
+            if with_exponent {
+                return Err(format!("`{text}` is written with an exponent; write the number out in full (money is read exactly as written)"));
+            }
             return Err(format!("`{text}` is not a number; {expected}"));
         }
         // Trailing zeros of the fraction carry no value; dropping them lets `10.00` be cents.

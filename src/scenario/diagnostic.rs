@@ -91,7 +91,7 @@ impl Diagnostic {
     /// ```
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "error: {}", self.message);
+        let _ = writeln!(out, "error: {}", shorten(&self.message));
         let gutter = if self.position.is_known() { self.position.line.to_string().len() } else { 1 };
         let pad = " ".repeat(gutter);
         let _ = writeln!(out, "{pad}--> {}", self.location());
@@ -102,23 +102,54 @@ impl Diagnostic {
             let (line, column) = window(line, column);
             let _ = writeln!(out, "{} | {}", self.position.line, line);
             let caret_pad: String = line.chars().take(column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-            let carets = "^".repeat(self.width as usize);
+            // The carets end where the shown window does.
+            let shown = line.chars().count().saturating_sub(column - 1).max(1);
+            let carets = "^".repeat((self.width as usize).min(shown));
             match &self.expected {
                 Some(expected) => {
-                    let _ = writeln!(out, "{pad} | {caret_pad}{carets} expected {expected}");
+                    let _ = writeln!(out, "{pad} | {caret_pad}{carets} expected {}", shorten(expected));
                 }
                 None => {
                     let _ = writeln!(out, "{pad} | {caret_pad}{carets}");
                 }
             }
         } else if let Some(expected) = &self.expected {
-            let _ = writeln!(out, "{pad} = expected {expected}");
+            let _ = writeln!(out, "{pad} = expected {}", shorten(expected));
         }
         if let Some(suggestion) = &self.suggestion {
-            let _ = writeln!(out, "{pad} = help: did you mean `{suggestion}`?");
+            let _ = writeln!(out, "{pad} = help: {}", shorten(&format!("did you mean `{suggestion}`?")));
         }
         out
     }
+}
+
+/// A message as shown: a name quoted in it that is absurdly long (a pasted blob, a generated
+/// key) is cut to its start and its length, and the whole text to a screenful, so that one
+/// mistake cannot flood the terminal.
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    const LONGEST_NAME: usize = 80;
+    const LONGEST_TEXT: usize = 1_000;
+    if text.len() <= LONGEST_NAME {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shortened = String::new();
+    for (index, part) in text.split('`').enumerate() {
+        if index > 0 {
+            shortened.push('`');
+        }
+        let count = part.chars().count();
+        if index % 2 == 1 && count > LONGEST_NAME {
+            let start: String = part.chars().take(40).collect();
+            let _ = write!(shortened, "{start}...({count} characters)");
+        } else {
+            shortened.push_str(part);
+        }
+    }
+    if shortened.chars().count() > LONGEST_TEXT {
+        let cut: String = shortened.chars().take(LONGEST_TEXT).collect();
+        shortened = format!("{cut}... (cut)");
+    }
+    std::borrow::Cow::Owned(shortened)
 }
 
 /// A source text with the start of each line indexed, so that showing the line of each of

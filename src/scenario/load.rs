@@ -344,7 +344,11 @@ struct Context<'b, 'a> {
     policy: Policy,
     policy_overrides: Vec<(String, ParameterValue)>,
     partner: Partner,
+    /// False when the partner's billing day was out of range (and a stand-in is used).
+    billing_day_valid: bool,
     start: Instant,
+    /// False when `start` was a mistake: every step's instant is then a guess.
+    start_known: bool,
     users: BTreeMap<String, UserId>,
     customers: BTreeMap<String, CustomerId>,
     handles: Vec<String>,
@@ -370,13 +374,14 @@ impl<'b, 'a> Context<'b, 'a> {
             None => Vec::new(),
         };
         apply_checked(&mut policy, &options.sweep, "sweep");
-        let start = match parse_instant(&head.start.value) {
-            Ok(start) => start,
+        let (start, start_known) = match parse_instant(&head.start.value) {
+            Ok(start) => (start, true),
             Err(message) => {
                 builder.error_at(&head.start, message, "a UTC instant such as 2020-07-22T09:00:00Z, or a date");
-                Instant::at_midnight(NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid"))
+                (Instant::at_midnight(NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")), false)
             }
         };
+        let billing_day_valid = (1..=28).contains(&head.partner.billing_day.value);
         let partner = build_partner(builder, &head.partner);
         let users = partner.users.iter().enumerate().map(|(i, u)| (u.handle.clone(), UserId(i as u32))).collect();
         Context {
@@ -385,7 +390,9 @@ impl<'b, 'a> Context<'b, 'a> {
             policy,
             policy_overrides,
             partner,
+            billing_day_valid,
             start,
+            start_known,
             users,
             catalog_loaded: true,
             customers: BTreeMap::new(),
@@ -563,6 +570,11 @@ impl<'b, 'a> Context<'b, 'a> {
                     ok = false;
                     0
                 }
+                Ok(decimal) if decimal.is_negative() => {
+                    self.builder.error_at(value, format!("{} percent is negative", value.value.0), "a monthly rate from 0 to 100 percent");
+                    ok = false;
+                    0
+                }
                 _ => {
                     self.builder.error_at(
                         value,
@@ -619,54 +631,63 @@ impl<'b, 'a> Context<'b, 'a> {
         }
         let mut previous = self.start;
         let mut previous_line = 0;
+        // After a step whose `at` was a mistake, the instants of the steps relative to it are
+        // guesses too, until an absolute instant sets the clock again.
+        let mut time_known = self.start_known;
         let mut built = Vec::with_capacity(decoded.steps.len());
         for (index, step) in decoded.steps.iter().enumerate() {
-            let at = self.step_time(step, previous, previous_line);
+            let (at, known) = match self.step_time(step, previous, previous_line) {
+                Some(at) => (at, time_known || step.at.as_ref().is_some_and(|at| !at.value.starts_with('+'))),
+                None => (previous, false),
+            };
+            time_known = known;
             previous = at;
             previous_line = step.position.line;
-            built.push(self.step(index, step, at, decoded.with_errors.contains(&index)));
+            built.push(self.step(index, step, StepTime { at, known }, decoded.with_errors.contains(&index)));
         }
         built
     }
 
-    fn step_time(&mut self, step: &Located<StepSection>, previous: Instant, previous_line: u32) -> Instant {
-        let Some(at) = &step.at else { return previous };
+    /// The step's instant; `None` when its `at` is a reported mistake.
+    fn step_time(&mut self, step: &Located<StepSection>, previous: Instant, previous_line: u32) -> Option<Instant> {
+        let Some(at) = &step.at else { return Some(previous) };
         if at.value.starts_with('-') {
             self.builder.error_at(
                 at,
                 format!("`{}` would go back in time: steps only move forward", at.value),
                 "+DURATION (such as +3d) or an absolute instant",
             );
-            return previous;
+            return None;
         }
         if let Some(relative) = at.value.strip_prefix('+') {
             return match Duration::parse(relative) {
                 Ok(duration) => match previous.checked_add(duration).filter(|t| *t <= crate::engine::time::LATEST) {
-                    Some(instant) => instant,
+                    Some(instant) => Some(instant),
                     None => {
                         self.builder.error_at(at, "this step would be later than the supported range", "a shorter duration");
-                        previous
+                        None
                     }
                 },
                 Err(message) => {
                     self.builder.error_at(at, message, "+DURATION such as +30m, +24h, +13d or +1d12h");
-                    previous
+                    None
                 }
             };
         }
-        let Some(instant) = self.instant(at) else { return previous };
+        let instant = self.instant(at)?;
         if instant < previous {
             let after =
                 if previous_line == 0 { format!("the scenario's start ({previous})") } else { format!("the previous step ({previous}, line {previous_line})") };
             self.builder.error_at(at, format!("time goes backwards: {instant} is before {after}"), "an instant at or after the previous step, or +DURATION");
-            return previous;
+            return None;
         }
-        instant
+        Some(instant)
     }
 
     /// `had_errors`: the step was decoded past a reported mistake, which may be a misspelt
     /// action; the checks that mistake explains are left out.
-    fn step(&mut self, index: usize, step: &Located<StepSection>, at: Instant, had_errors: bool) -> (Step, StepExpectations) {
+    fn step(&mut self, index: usize, step: &Located<StepSection>, time: StepTime, had_errors: bool) -> (Step, StepExpectations) {
+        let at = time.at;
         let actions = present_actions(step);
         if actions.len() > 1 {
             let names: Vec<&str> = actions.iter().map(|(name, _)| *name).collect();
@@ -712,7 +733,7 @@ impl<'b, 'a> Context<'b, 'a> {
             expectations.expect = self.expectation(expect, action.as_ref(), !actions.is_empty(), had_errors);
         }
         if let Some(check) = &step.check {
-            expectations.checks = self.checks(check, at);
+            expectations.checks = self.checks(check, time);
         }
         (Step { at, actor, action }, expectations)
     }
@@ -1036,7 +1057,8 @@ impl<'b, 'a> Context<'b, 'a> {
         Some((expect.position, expectation))
     }
 
-    fn checks(&mut self, check: &Located<CheckSection>, at: Instant) -> Vec<Check> {
+    fn checks(&mut self, check: &Located<CheckSection>, time: StepTime) -> Vec<Check> {
+        let at = time.at;
         let mut checks = Vec::new();
         for (name, fields) in check.subscriptions.iter().flatten() {
             let subscription = self.subscription(name);
@@ -1062,6 +1084,7 @@ impl<'b, 'a> Context<'b, 'a> {
             // An invoice is issued at 00:00 of its date: one dated after the step's instant, or
             // before the start, can never be on the list the check looks at.
             if let Some(date) = date
+                && time.known
                 && (date > at.date() || date < self.start.date())
             {
                 let when = if date > at.date() { format!("after this step ({at})") } else { format!("before the scenario starts ({})", self.start) };
@@ -1072,6 +1095,7 @@ impl<'b, 'a> Context<'b, 'a> {
                 );
             }
             if let Some(date) = date
+                && self.billing_day_valid
                 && date.day() != self.partner.billing_day
             {
                 self.builder.error_at(
@@ -1357,6 +1381,15 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
 
 /// Names and titles end up in terminals, CSV files and XML: a control character there (an
 /// escape sequence, a bell) would act instead of being read. Returns whether the text is clean.
+/// When a step happens, and whether that is known: a step whose `at` is a reported mistake
+/// (or is relative to one) stands in at the previous instant, and its checks that depend on
+/// the instant are left out.
+#[derive(Clone, Copy)]
+struct StepTime {
+    at: Instant,
+    known: bool,
+}
+
 fn refuse_control_characters(builder: &mut Builder, text: &Located<String>, what: &str) -> bool {
     let Some(bad) = text.value.chars().find(|c| c.is_control()) else { return true };
     builder.error_at(text, format!("{what} contains the control character U+{:04X}", u32::from(bad)), "printable text");

@@ -201,7 +201,7 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
             };
             let text = text.lines().next().unwrap_or("syntax error");
             if text.contains("non-finite float") {
-                ("`.nan` and `.inf` are not numbers a scenario can use".to_string(), Some("a finite number".to_string()))
+                ("not a finite number: `.nan`, `.inf`, or a number too large to hold (such as 1e400)".to_string(), Some("a finite number".to_string()))
             } else if text.contains("recursion limit exceeded") {
                 ("the document is nested too deeply".to_string(), Some(format!("at most {MAX_DEPTH} levels of nesting")))
             } else if text.contains("mapping values are not allowed") {
