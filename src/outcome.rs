@@ -226,6 +226,7 @@ impl Outcome {
             event.code.map(|c| c.name().to_string()).unwrap_or_default(),
             event.rule.id().to_string(),
             detail.clone(),
+            event.code.and_then(|c| c.partner_center_number()).map(|n| n.to_string()).unwrap_or_default(),
         ];
         Row(EVENT_COLUMNS.into_iter().zip(values).collect())
     }
@@ -269,7 +270,8 @@ impl Outcome {
         let _ = writeln!(out, "policy: {}", yaml_scalar(&self.policy));
         let _ = writeln!(out, "end: {}", self.end);
         write_rows(&mut out, "steps", (0..self.steps.len()).map(|i| self.step_row(i)));
-        write_rows(&mut out, "events", (0..self.events.len()).map(|i| without(self.event_row(i), &["seq"])));
+        // A refusal's Partner Center number is in its step's line above.
+        write_rows(&mut out, "events", (0..self.events.len()).map(|i| without(self.event_row(i), &["seq", "partner_center_number"])));
         write_rows(&mut out, "subscriptions", self.subscriptions.iter().map(|s| self.subscription_row(s)));
         if self.invoices.is_empty() {
             out.push_str("invoices: []\n");
@@ -341,7 +343,7 @@ pub const SUBSCRIPTION_COLUMNS: [&str; 17] = [
 ];
 
 /// The columns of `events.csv` (after `scenario`).
-pub const EVENT_COLUMNS: [&str; 10] = ["seq", "at", "source", "actor", "kind", "subject", "result", "code", "rule", "detail"];
+pub const EVENT_COLUMNS: [&str; 11] = ["seq", "at", "source", "actor", "kind", "subject", "result", "code", "rule", "detail", "partner_center_number"];
 
 /// The columns of `invoice_lines.csv` (after `scenario`).
 pub const LINE_COLUMNS: [&str; 14] = [

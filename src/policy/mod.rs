@@ -245,9 +245,12 @@ pub struct Parameter {
 }
 
 fn parse_days(value: &ParameterValue) -> Result<u32, String> {
-    let text = value.text()?;
-    let text = text.strip_suffix('d').unwrap_or(text);
-    text.parse::<u32>().ok().filter(|days| *days <= 100_000).ok_or_else(|| format!("`{text}` is not a number of days (0 to 100000)"))
+    let written = value.text()?;
+    let text = written.strip_suffix('d').unwrap_or(written);
+    text.parse::<u32>()
+        .ok()
+        .filter(|days| *days <= 100_000)
+        .ok_or_else(|| format!("`{written}` is not a number of days (0 to 100000, written 90 or 90d: this parameter counts whole days)"))
 }
 
 fn parse_licenses(value: &ParameterValue) -> Result<u32, String> {

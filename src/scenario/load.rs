@@ -989,6 +989,21 @@ impl<'b, 'a> Context<'b, 'a> {
     }
 
     fn code(&mut self, text: &Located<String>) -> Option<Code> {
+        // Partner Center's number stands for its code (`rejected: 27006`), as users read
+        // refusals in Partner Center's own messages.
+        if let Ok(number) = text.value.trim().parse::<u32>() {
+            let codes: Vec<Code> = Code::ALL.iter().copied().filter(|code| code.partner_center_number() == Some(number)).collect();
+            if let [code] = codes[..] {
+                return Some(code);
+            }
+            let numbered: Vec<String> = Code::ALL.iter().filter_map(|code| code.partner_center_number().map(|n| format!("{n} ({})", code.name()))).collect();
+            self.builder.error_at(
+                text,
+                format!("no refusal has Partner Center number {number}"),
+                format!("a refusal code, or one of the numbers {}", numbered.join(", ")),
+            );
+            return None;
+        }
         let code = Code::from_name(&text.value);
         if code.is_none() {
             self.builder.unknown_term(text, "refusal code", Code::ALL.iter().map(|c| c.name()), "(docs/REFERENCE.md lists them)");

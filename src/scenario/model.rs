@@ -319,11 +319,13 @@ pub enum ExpectSection {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectDetail {
-    /// The refusal code the action must get.
+    /// The refusal code the action must get (or Partner Center's number for it).
+    #[schemars(with = "Option<RefusalText>")]
     pub rejected: Option<Located<String>>,
     /// `browse`: offers that must be listed as available.
     pub available: Option<Vec<Located<String>>>,
     /// `browse`: offers that must be listed as unavailable, with their code.
+    #[schemars(with = "Option<BTreeMap<String, RefusalText>>")]
     pub unavailable: Option<BTreeMap<Located<String>, Located<String>>>,
     /// `browse`: offers that must not be listed at all (filtered out, not sold to the
     /// customer's segment, or not sold through CSP).
@@ -536,6 +538,8 @@ pub struct DecimalText(pub String);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScalarText(pub String);
 
+/// A refusal code, or Partner Center's number for it, for the schema only.
+pub struct RefusalText;
 /// Text for instants, for the schema only.
 pub struct InstantText;
 /// Text for dates, for the schema only.
@@ -791,6 +795,20 @@ impl JsonSchema for ScalarText {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({ "type": ["string", "number", "boolean", "null"] })
+    }
+}
+
+impl JsonSchema for RefusalText {
+    fn schema_name() -> Cow<'static, str> {
+        "Refusal".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = crate::engine::rules::Code::ALL.iter().map(|code| code.name()).collect();
+        let numbers: Vec<u32> = crate::engine::rules::Code::ALL.iter().filter_map(|code| code.partner_center_number()).collect();
+        json_schema!({
+            "description": "A refusal code (docs/REFERENCE.md), or Partner Center's number for it.",
+            "anyOf": [{ "type": "string", "enum": names }, { "type": "integer", "enum": numbers }]
+        })
     }
 }
 
