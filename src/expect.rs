@@ -307,7 +307,8 @@ fn evaluate_invoice(
         match found {
             Some(i) => used[i] = true,
             None => {
-                let candidates: Vec<String> = invoice.lines.iter().filter(|actual| Some(actual.subscription) == id).map(describe_line).collect();
+                let candidates: Vec<String> =
+                    invoice.lines.iter().filter(|actual| Some(actual.subscription) == id).map(|actual| describe_line(actual, expected)).collect();
                 let matched_earlier = invoice.lines.iter().enumerate().any(|(i, actual)| used[i] && id.is_some_and(|id| line_matches(actual, id, expected)));
                 let actual = if matched_earlier {
                     format!("the only such line was already matched by an earlier expected line (lines for {}: {})", expected.label, candidates.join("; "))
@@ -360,8 +361,19 @@ fn decimal_equal(a: Decimal, b: Decimal) -> bool {
     widen(a).is_some() && widen(a) == widen(b)
 }
 
-fn describe_line(line: &LedgerLine) -> String {
-    format!("{} {}..{} x{} {}", line.kind.name(), format_date(line.period_start), format_date(line.period_end), line.quantity, line.amount)
+/// An actual line, with every field the expected line names, so the one that differs shows.
+fn describe_line(line: &LedgerLine, expected: &LineExpectation) -> String {
+    let mut text = format!("{} {}..{} x{}", line.kind.name(), format_date(line.period_start), format_date(line.period_end), line.quantity);
+    if expected.unit_price.is_some() {
+        text.push_str(&format!(" unit_price {}", line.unit_price));
+    }
+    if expected.days.is_some() {
+        text.push_str(&format!(" days {}", line.days.map_or_else(|| "none".to_string(), |d| d.to_string())));
+    }
+    if expected.rule.is_some() {
+        text.push_str(&format!(" rule {}", line.rule.id()));
+    }
+    format!("{text} {}", line.amount)
 }
 
 fn describe_expected_line(expected: &LineExpectation) -> String {

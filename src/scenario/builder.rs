@@ -81,7 +81,7 @@ impl<'a> Builder<'a> {
         let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
         let expected = if names.is_empty() {
             format!("{article} {what} {scope} (there is none)")
-        } else if names.len() <= 12 {
+        } else if names.len() <= 20 {
             format!("one of: {}", names.join(", "))
         } else {
             format!("one of the {} {what}s {scope}", names.len())
