@@ -94,8 +94,9 @@ impl<O: Observer> World<'_, O> {
             let addons: Vec<SubscriptionId> = self.sub(id).addons.iter().copied().filter(|a| self.sub(*a).status != Status::Deleted).collect();
             for cancelled in std::iter::once(id).chain(addons) {
                 match refund {
-                    CancelRefund::Full => self.credit_everything(cancelled, LineKind::CancelCredit, Rule::BillCancelCredit)?,
-                    CancelRefund::Prorated => self.credit_rest_of_period(cancelled, LineKind::CancelCredit, Rule::BillCancelCredit)?,
+                    // The cancellation's own event says why; the credits need no note.
+                    CancelRefund::Full => self.credit_everything(cancelled, LineKind::CancelCredit, Rule::BillCancelCredit, "")?,
+                    CancelRefund::Prorated => self.credit_rest_of_period(cancelled, LineKind::CancelCredit, Rule::BillCancelCredit, "")?,
                 }
             }
             self.delete(id, Rule::CancelInWindow, "cancelled inside its cancellation window");

@@ -11,7 +11,7 @@ use crate::engine::EngineError;
 use crate::engine::calendar::Period;
 use crate::engine::catalog::Frequency;
 use crate::engine::money::{Decimal, Money, round_daily_rate, round_line_amount};
-use crate::engine::observe::{Computation, EventKind, LedgerLine, LineKind, Observer, Subject, SubscriptionId};
+use crate::engine::observe::{Computation, EventKind, LedgerLine, LineKind, Method, Observer, Subject, SubscriptionId};
 use crate::engine::rules::Rule;
 use crate::engine::state::{BillingSchedule, StandingCharge, Status};
 use crate::engine::time::{Instant, add_days, days_between, format_date};
@@ -28,6 +28,9 @@ pub(crate) struct Posting {
     pub amount: Money,
     pub rule: Rule,
     pub computation: Computation,
+    /// Why the line was made, where the rule chose between ways (a full or a prorated
+    /// credit): told in the line's event.
+    pub note: Option<String>,
 }
 
 impl<O: Observer> World<'_, O> {
@@ -48,7 +51,7 @@ impl<O: Observer> World<'_, O> {
                 let numerator =
                     i128::from(period_price.cents()).checked_mul(i128::from(days)).and_then(|n| n.checked_mul(i128::from(quantity))).ok_or_else(overflow)?;
                 let amount = round_line_amount(numerator, i128::from(rate_days), rounding, self.script.catalog.smallest_amount).ok_or_else(overflow)?;
-                Ok((amount, Computation::Prorated { period_days: rate_days as u32 }))
+                Ok((amount, Computation::new(Method::Prorated { period_days: rate_days as u32 }, rounding)))
             }
             Some(decimals) => {
                 let rate = round_daily_rate(period_price, rate_days, decimals);
@@ -59,7 +62,7 @@ impl<O: Observer> World<'_, O> {
                     .and_then(|n| n.checked_mul(100))
                     .ok_or_else(overflow)?;
                 let amount = round_line_amount(numerator, 10_i128.pow(decimals), rounding, self.script.catalog.smallest_amount).ok_or_else(overflow)?;
-                Ok((amount, Computation::ProratedRoundedRate { rate, decimals, period_days: rate_days as u32 }))
+                Ok((amount, Computation::new(Method::ProratedRoundedRate { rate, decimals, period_days: rate_days as u32 }, rounding)))
             }
         }
     }
@@ -92,8 +95,9 @@ impl<O: Observer> World<'_, O> {
         if announced {
             let kind = if line.amount.is_negative() || line.kind != LineKind::ProrateCharge { EventKind::Credited } else { EventKind::Charged };
             self.done(kind, Subject::Subscription(id), line.rule, |w| {
+                let note = posting.note.as_deref().map(|note| format!(" ({note})")).unwrap_or_default();
                 format!(
-                    "{}: {} {} to {}: {}",
+                    "{}: {} {} to {}: {}{note}",
                     w.label(id),
                     line.kind.name(),
                     format_date(line.period_start),
@@ -113,6 +117,7 @@ impl<O: Observer> World<'_, O> {
                 days: posting.days,
                 amount: posting.amount,
                 kind: posting.kind,
+                computation: posting.computation,
             });
         }
     }
@@ -135,7 +140,18 @@ impl<O: Observer> World<'_, O> {
         }
         let rate_days = self.rate_days(&schedule);
         let (amount, computation) = self.prorate(schedule.period_price, days, rate_days, quantity)?;
-        Ok(Some(Posting { kind, first_day: from, last_day, quantity, unit_price: schedule.period_price, days: days as u32, amount, rule, computation }))
+        Ok(Some(Posting {
+            kind,
+            first_day: from,
+            last_day,
+            quantity,
+            unit_price: schedule.period_price,
+            days: days as u32,
+            amount,
+            rule,
+            computation,
+            note: None,
+        }))
     }
 
     /// A charge for `[from, to]` (default: the period's last day) of the current billed
@@ -156,7 +172,7 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// Reverses a standing charge exactly (its amount negated).
-    pub(crate) fn reverse(&mut self, id: SubscriptionId, charge: StandingCharge, kind: LineKind, rule: Rule) -> Result<(), EngineError> {
+    pub(crate) fn reverse(&mut self, id: SubscriptionId, charge: StandingCharge, kind: LineKind, rule: Rule, note: Option<&str>) -> Result<(), EngineError> {
         let amount = charge.amount.checked_neg().ok_or_else(|| self.overflow("a credit"))?;
         let posting = Posting {
             kind,
@@ -167,17 +183,18 @@ impl<O: Observer> World<'_, O> {
             days: charge.days,
             amount,
             rule,
-            computation: Computation::Reversal,
+            computation: charge.computation.reversed(),
+            note: note.map(str::to_string),
         };
         self.post(id, posting, false);
         Ok(())
     }
 
     /// Credits every charge that still stands (a full credit).
-    pub(crate) fn credit_everything(&mut self, id: SubscriptionId, kind: LineKind, rule: Rule) -> Result<(), EngineError> {
+    pub(crate) fn credit_everything(&mut self, id: SubscriptionId, kind: LineKind, rule: Rule, note: &str) -> Result<(), EngineError> {
         let standing = std::mem::take(&mut self.sub_mut(id).standing);
         for charge in standing {
-            self.reverse(id, charge, kind, rule)?;
+            self.reverse(id, charge, kind, rule, Some(note).filter(|note| !note.is_empty()))?;
         }
         Ok(())
     }
@@ -185,7 +202,7 @@ impl<O: Observer> World<'_, O> {
     /// Credits the rest of the current billed period from today at the current quantity and
     /// locked price (a suspension after 30 days; a prorated refund), settling the charges
     /// that covered it.
-    pub(crate) fn credit_rest_of_period(&mut self, id: SubscriptionId, kind: LineKind, rule: Rule) -> Result<(), EngineError> {
+    pub(crate) fn credit_rest_of_period(&mut self, id: SubscriptionId, kind: LineKind, rule: Rule, note: &str) -> Result<(), EngineError> {
         let today = self.now.date();
         let Some(schedule) = self.sub(id).schedule else { return Ok(()) };
         if self.take_charges_covering(id, today).is_empty() {
@@ -194,6 +211,7 @@ impl<O: Observer> World<'_, O> {
         let quantity = self.sub(id).quantity;
         if let Some(mut posting) = self.prorated_posting(id, today, schedule.period().last_day, quantity, kind, rule)? {
             posting.amount = posting.amount.checked_neg().ok_or_else(|| self.overflow("a credit"))?;
+            posting.note = Some(note.to_string()).filter(|note| !note.is_empty());
             self.post(id, posting, false);
         }
         Ok(())
@@ -254,7 +272,8 @@ impl<O: Observer> World<'_, O> {
             days: period.days() as u32,
             amount,
             rule: Rule::BillAdvance,
-            computation: Computation::Full,
+            computation: Computation::new(Method::Full, self.policy.amount_rounding),
+            note: None,
         };
         self.post(id, posting, true);
         self.done(EventKind::PeriodBilled, Subject::Subscription(id), Rule::BillAdvance, |world| {
@@ -328,13 +347,14 @@ impl<O: Observer> World<'_, O> {
             days: (days_between(first_day, last_day) + 1) as u32,
             amount: Money::ZERO,
             rule,
-            computation: Computation::Full,
+            computation: Computation::new(Method::Full, self.policy.amount_rounding),
+            note: None,
         };
         self.post(id, posting, false);
     }
 
     /// BILL-USAGE: usage billed in arrears on the next billing date.
-    pub(crate) fn post_usage(&mut self, id: SubscriptionId, units: Decimal) -> Result<Money, EngineError> {
+    pub(crate) fn post_usage(&mut self, id: SubscriptionId, units: Decimal) -> Result<(), EngineError> {
         let subscription = self.sub(id);
         let price = self.price(subscription.offer);
         let numerator = i128::from(price.cents()).checked_mul(units.mantissa).ok_or_else(|| self.overflow("a usage amount"))?;
@@ -354,10 +374,10 @@ impl<O: Observer> World<'_, O> {
             amount,
             billable_at: self.now,
             rule: Rule::BillUsage,
-            computation: Computation::Usage,
+            computation: Computation::new(Method::Usage, self.policy.amount_rounding),
         };
         self.pending_lines.push(line);
         self.hit(Rule::BillUsage);
-        Ok(amount)
+        Ok(())
     }
 }

@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 
 use crate::engine::catalog::OfferId;
-use crate::engine::money::{Decimal, Money};
+use crate::engine::money::{Decimal, Money, Rounding};
 use crate::engine::rules::{Code, Rule};
 use crate::engine::script::{CustomerId, UserId};
 use crate::engine::time::Instant;
@@ -178,7 +178,17 @@ impl LineKind {
 
 /// How a line's amount was computed, for `cspsim explain`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Computation {
+pub struct Computation {
+    pub method: Method,
+    /// How the exact amount was rounded to the currency's smallest unit (`amount_rounding`).
+    pub rounding: Rounding,
+    /// The line is the exact negative of an earlier charge computed by `method`.
+    pub reverses_a_charge: bool,
+}
+
+/// The formula of a line's amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
     /// quantity x unit price.
     Full,
     /// days x period price / period days x quantity, the rate exact.
@@ -186,10 +196,19 @@ pub enum Computation {
     /// days x rate x quantity, the daily rate (period price / period days) rounded to
     /// `decimals` first.
     ProratedRoundedRate { rate: i128, decimals: u32, period_days: u32 },
-    /// The exact negative of an earlier charge.
-    Reversal,
     /// units x unit price.
     Usage,
+}
+
+impl Computation {
+    pub fn new(method: Method, rounding: Rounding) -> Computation {
+        Computation { method, rounding, reverses_a_charge: false }
+    }
+
+    /// The computation of a credit that reverses a charge computed as `self`.
+    pub fn reversed(self) -> Computation {
+        Computation { reverses_a_charge: true, ..self }
+    }
 }
 
 /// A line of the partner's billing ledger.
@@ -213,26 +232,58 @@ pub struct LedgerLine {
 }
 
 impl LedgerLine {
-    /// How the amount was computed, for people: `19 days x 4.00/31 x 1 = 2.45`.
+    /// How the amount was computed, for people: `19 days x 4.00/31 x 1 = 2.4516... = 2.45
+    /// (rounded half-up)`; a credit reads `credit of ... = -2.45`.
     pub fn computation_text(&self) -> String {
         let days = self.days.unwrap_or(0);
         let day_word = if days == 1 { "day" } else { "days" };
-        match self.computation {
-            Computation::Full => format!("{} x {} = {}", self.quantity, self.unit_price, self.amount),
-            Computation::Prorated { period_days } => {
-                format!("{days} {day_word} x {}/{period_days} x {} = {}", self.unit_price, self.quantity, self.amount)
-            }
-            Computation::ProratedRoundedRate { rate, decimals, period_days } => {
-                let rate = Decimal { mantissa: rate, scale: decimals };
+        let quantity = self.quantity;
+        let unit_price = self.unit_price;
+        // The exact amount as a fraction of cents, where the formula divides.
+        let (formula, exact) = match self.computation.method {
+            Method::Full => (format!("{quantity} x {unit_price}"), None),
+            Method::Prorated { period_days } => (
+                format!("{days} {day_word} x {unit_price}/{period_days} x {quantity}"),
+                Some((i128::from(unit_price.cents()) * i128::from(days) * quantity.mantissa, i128::from(period_days) * 10_i128.pow(quantity.scale))),
+            ),
+            Method::ProratedRoundedRate { rate, decimals, period_days } => (
                 format!(
-                    "{days} {day_word} x {rate} a day ({}/{period_days} rounded to {decimals} decimals) x {} = {}",
-                    self.unit_price, self.quantity, self.amount
-                )
+                    "{days} {day_word} x {} a day ({unit_price}/{period_days} rounded to {decimals} decimals) x {quantity}",
+                    Decimal { mantissa: rate, scale: decimals }
+                ),
+                Some((rate * i128::from(days) * quantity.mantissa * 100, 10_i128.pow(decimals + quantity.scale))),
+            ),
+            Method::Usage => {
+                (format!("{quantity} units x {unit_price}"), Some((i128::from(unit_price.cents()) * quantity.mantissa, 10_i128.pow(quantity.scale))))
             }
-            Computation::Reversal => format!("credit of the charge {} x {} for {days} {day_word} = {}", self.quantity, self.unit_price, self.amount),
-            Computation::Usage => format!("{} units x {} = {}", self.quantity, self.unit_price, self.amount),
+        };
+        let credit = self.amount.is_negative() || self.computation.reverses_a_charge;
+        let sign = if self.amount.is_negative() { "-" } else { "" };
+        let rounded = match exact {
+            Some((numerator, denominator)) if numerator.abs() != i128::from(self.amount.cents()).abs() * denominator => {
+                format!("{sign}{} = ", exact_amount_text(numerator.abs(), denominator))
+            }
+            _ => String::new(),
+        };
+        let mode = if rounded.is_empty() { String::new() } else { format!(" (rounded {})", self.computation.rounding.name()) };
+        format!("{}{formula} = {rounded}{}{mode}", if credit { "credit of " } else { "" }, self.amount)
+    }
+}
+
+/// `cents_numerator / denominator` cents as an amount of the currency, to four decimals with
+/// `...` where it goes on: the exact value a line's amount was rounded from.
+fn exact_amount_text(cents_numerator: i128, denominator: i128) -> String {
+    // In ten-thousandths of the currency unit: cents x 100.
+    let scaled = cents_numerator * 100;
+    let whole = scaled / denominator;
+    let cut = scaled % denominator != 0;
+    let mut digits = format!("{}.{:04}", whole / 10_000, whole % 10_000);
+    if !cut {
+        while digits.ends_with('0') && digits.split_once('.').is_some_and(|(_, fraction)| fraction.len() > 2) {
+            digits.pop();
         }
     }
+    if cut { format!("{digits}...") } else { digits }
 }
 
 /// One invoice of the partner, issued on a billing date (BILL-DATE).

@@ -83,7 +83,7 @@ impl<O: Observer> World<'_, O> {
             return Ok(());
         }
         for charge in &covering {
-            self.reverse(id, *charge, LineKind::ProrateCredit, Rule::BillQtyChange)?;
+            self.reverse(id, *charge, LineKind::ProrateCredit, Rule::BillQtyChange, None)?;
         }
         for charge in &covering {
             if charge.first_day < today {
@@ -110,8 +110,11 @@ impl<O: Observer> World<'_, O> {
         if subscription.status == Status::Suspended {
             return Ok(self.refuse(ACTION, subject, Code::SubscriptionSuspended, Rule::Suspend, |w| format!("{} is suspended", w.label(id))));
         }
-        let amount = self.post_usage(id, units)?;
-        self.accept(ACTION, subject, Rule::BillUsage, |w| format!("{}: {units} units = {amount}, billed in arrears on the next billing date", w.label(id)));
+        self.post_usage(id, units)?;
+        self.accept(ACTION, subject, Rule::BillUsage, |w| {
+            let computation = w.pending_lines.last().map(|line| line.computation_text()).unwrap_or_default();
+            format!("{}: {computation}, billed in arrears on the next billing date", w.label(id))
+        });
         Ok(StepResult::default())
     }
 }

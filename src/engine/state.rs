@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use crate::engine::calendar::Period;
 use crate::engine::catalog::{Frequency, OfferId};
 use crate::engine::money::Money;
-use crate::engine::observe::{LineKind, SubscriptionId};
+use crate::engine::observe::{Computation, LineKind, SubscriptionId};
 use crate::engine::script::{CartLine, CustomerId, HandleId, SuspendReason};
 use crate::engine::time::Instant;
 
@@ -106,6 +106,8 @@ pub struct StandingCharge {
     pub days: u32,
     pub amount: Money,
     pub kind: LineKind,
+    /// How the amount was computed, for the credit that may reverse it.
+    pub computation: Computation,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

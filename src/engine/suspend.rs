@@ -136,10 +136,23 @@ impl<O: Observer> World<'_, O> {
         self.hit(Rule::SuspendCredit);
         let today = self.now.date();
         let days_since_purchase = days_between(paid_since.date(), today);
-        if days_since_purchase < i64::from(self.policy.suspend_full_credit_days) {
-            return self.credit_everything(id, LineKind::ProrateCredit, Rule::BillSuspendCredit);
+        let limit = self.policy.suspend_full_credit_days;
+        let full = days_since_purchase < i64::from(limit);
+        // Said in the credit's event, for a person checking which side of the limit it fell.
+        let note = if O::WANTS_DETAIL {
+            let (side, credited) = if full {
+                (format!("less than {limit}"), "everything charged is credited")
+            } else {
+                (format!("{limit} or more"), "the rest of the billed period is credited")
+            };
+            format!("suspended {days_since_purchase} days after the purchase date {}, {side}: {credited}", format_date(paid_since.date()))
+        } else {
+            String::new()
+        };
+        if full {
+            return self.credit_everything(id, LineKind::ProrateCredit, Rule::BillSuspendCredit, &note);
         }
-        self.credit_rest_of_period(id, LineKind::ProrateCredit, Rule::BillSuspendCredit)
+        self.credit_rest_of_period(id, LineKind::ProrateCredit, Rule::BillSuspendCredit, &note)
     }
 
     pub(crate) fn reactivate(&mut self, reference: SubscriptionRef) -> Result<StepResult, EngineError> {
