@@ -245,7 +245,9 @@ impl Outcome {
             subscription.status.name().to_string(),
             if offer.billing == BillingType::License { subscription.quantity.to_string() } else { String::new() },
             subscription.billing.map(|b| b.name().to_string()).unwrap_or_default(),
-            schedule.map(|s| format_date(s.term_start())).unwrap_or_default(),
+            // An add-on runs on its base's calendar (ADDON-ALIGN) but its first term starts
+            // when it was bought, not when its base's did (BUY-TERM).
+            schedule.map(|s| format_date(subscription.paid_since.map_or(s.term_start(), |paid| s.term_start().max(paid.date())))).unwrap_or_default(),
             schedule.map(|s| format_date(s.term_end())).unwrap_or_default(),
             subscription.auto_renew.to_string(),
             subscription.trial.map(|t| format_date(t.end.date())).unwrap_or_default(),
