@@ -243,7 +243,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         compare_snapshots: true,
         require_snapshots,
         write_pending: !in_ci,
-        limits: Limits { max_events: args.max_events },
+        limits: Limits::shared_by(args.max_events, jobs),
         load: LoadOptions::default(),
         tags: args.tags.clone(),
     };
@@ -558,7 +558,7 @@ fn explain(args: &ExplainArgs, out: Style, err: Style) -> u8 {
             return usage_error(&format!("the population has customers 0 to {}", population.customers - 1));
         }
         // The generated customer as a scenario of its own: no expectations, one step each.
-        loaded.script = match population.customer_script(&loaded.script, index, Limits { max_events: args.max_events }) {
+        loaded.script = match population.customer_script(&loaded.script, index, Limits { max_events: args.max_events, ..Limits::default() }) {
             Ok(script) => script,
             Err(error) => {
                 eprint!("{}", err.red(&crate::suite::runtime_error(&loaded, &error).render()));
@@ -568,7 +568,7 @@ fn explain(args: &ExplainArgs, out: Style, err: Style) -> u8 {
         loaded.title = format!("{}: customer {index} of the population", loaded.title);
         loaded.expectations = loaded.script.steps.iter().map(|_| crate::expect::StepExpectations::default()).collect();
     }
-    let outcome = match crate::outcome::record_scenario(&loaded, Limits { max_events: args.max_events }) {
+    let outcome = match crate::outcome::record_scenario(&loaded, Limits { max_events: args.max_events, ..Limits::default() }) {
         Ok(outcome) => outcome,
         Err(error) => {
             eprint!("{}", err.red(&crate::suite::runtime_error(&loaded, &error).render()));

@@ -286,7 +286,7 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         Err(message) => return usage_error(&message),
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
-    let limits = Limits { max_events: args.max_events };
+    let limits = Limits { max_events: args.max_events, ..Limits::default() };
     // Load everything first: every input error of every file is reported before any work.
     // Each file is read once; only its policy differs from one variant to the next.
     let first = LoadOptions { policy: Some(variants[0].policy.clone()), sweep: variants[0].sweep.clone() };
