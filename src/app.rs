@@ -148,12 +148,9 @@ pub(crate) fn usage_error(message: &str) -> u8 {
 /// More threads than this only cost memory and start-up time: the work is CPU-bound.
 pub const MAX_JOBS: usize = 1024;
 
-pub fn jobs_or_default(jobs: Option<usize>) -> Result<usize, String> {
-    match jobs {
-        Some(jobs) if !(1..=MAX_JOBS).contains(&jobs) => Err(format!("--jobs {jobs} is out of range: expected 1 to {MAX_JOBS} threads")),
-        Some(jobs) => Ok(jobs),
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
-    }
+pub fn jobs_or_default(jobs: Option<usize>) -> usize {
+    // The command line has checked the range (`cli::thread_count`).
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_JOBS))
 }
 
 /// An output place this process cannot write to (a read-only file system, a folder without
@@ -179,11 +176,6 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
-/// A target that is written to directly rather than replaced: `/dev/stdout`, a pipe, a device.
-fn is_special_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|metadata| !metadata.is_file() && !metadata.is_dir())
-}
-
 fn progress_bar(total: usize) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() || total < 2 {
         return indicatif::ProgressBar::hidden();
@@ -194,10 +186,7 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
 }
 
 fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
-    let jobs = match jobs_or_default(args.jobs) {
-        Ok(jobs) => jobs,
-        Err(message) => return usage_error(&message),
-    };
+    let jobs = jobs_or_default(args.jobs);
     // Output places that cannot work are found before any work, not after the reports.
     if let Some(junit) = args.junit.as_ref().filter(|junit| junit.is_dir()) {
         return usage_error(&format!("--junit {}: is a folder; expected a file name, e.g. junit.xml", display_path(junit)));
@@ -216,7 +205,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     if let Some(message) = folder_not_writable("--out", &args.out, &args.out) {
         return usage_error(&message);
     }
-    if let Some(junit) = args.junit.as_ref().filter(|junit| !is_special_file(junit))
+    if let Some(junit) = args.junit.as_ref().filter(|junit| !AtomicFile::writes_directly(junit))
         && let Some(message) = folder_not_writable("--junit", junit, junit.parent().unwrap_or(Path::new("")))
     {
         return usage_error(&message);
@@ -226,12 +215,21 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         Err(message) => return usage_error(&message),
     };
     if let Some(junit) = &args.junit {
-        // `--junit scenarios/x.yaml` would replace a scenario (or a catalog) with XML.
-        if crate::suite::has_scenario_extension(junit) {
+        // `--junit scenarios/x.yaml` would replace a scenario (or a catalog) with XML, also
+        // through a link; `--junit reports/summary.csv` a report of this very run.
+        let target = std::fs::canonicalize(junit).unwrap_or_else(|_| junit.clone());
+        if crate::suite::has_scenario_extension(junit) || crate::suite::has_scenario_extension(&target) {
             return usage_error(&format!(
-                "--junit {}: is a YAML file name; the JUnit report would replace it (give an .xml name, e.g. junit.xml)",
+                "--junit {}: is a YAML file; the JUnit report would replace it (give an .xml name, e.g. junit.xml)",
                 display_path(junit)
             ));
+        }
+        let resolved = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.components().collect());
+        let same_folder = |a: &Path, b: &Path| resolved(a) == resolved(b);
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let is_report = target.file_name().is_some_and(|name| crate::report::csv_reports::FILES.iter().any(|report| name == *report));
+        if is_report && same_folder(parent, &args.out) {
+            return usage_error(&format!("--junit {}: is one of the reports this run writes to {}", display_path(junit), display_path(&args.out)));
         }
     }
     let in_ci = in_ci();
@@ -243,7 +241,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         compare_snapshots: true,
         require_snapshots,
         write_pending: !in_ci,
-        limits: Limits::shared_by(args.max_events, jobs),
+        limits: Limits { max_events: args.max_events, ..Limits::default() },
         load: LoadOptions::default(),
         tags: args.tags.clone(),
     };
@@ -355,10 +353,7 @@ fn stage_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<AtomicFile>
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)?;
     }
-    let mut file = AtomicFile::create(path)?;
-    file.write_all(junit_xml(runs).as_bytes())?;
-    file.flush()?;
-    Ok(file)
+    crate::report::stage(path, junit_xml(runs).as_bytes())
 }
 
 fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style, err: Style) {

@@ -2,20 +2,25 @@
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a likely
 /// typo (at most a third of the longer name, and at least one character in common).
-pub fn nearest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<&'a str> {
-    by_spelling(input, candidates.clone()).or_else(|| by_part(input, candidates))
+pub fn nearest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    by_spelling(input, candidates)
 }
 
-/// The one candidate that the input is the start of, or a whole part of (`deletion` for
-/// `deletion_date`, `renew` for `auto_renew`): a name remembered by half.
-fn by_part<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+/// [`nearest`], or else the one candidate the input is the first part of (`deletion` for
+/// `deletion_date`): a name remembered by half. Only for the names a message suggests, never
+/// for deciding what a misspelt key stands in for.
+pub fn nearest_or_completion<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    by_spelling(input, candidates.clone()).or_else(|| by_first_part(input, candidates))
+}
+
+fn by_first_part<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lowered = input.to_ascii_lowercase();
-    if lowered.chars().count() < 3 {
+    if lowered.chars().count() < 4 {
         return None;
     }
     let mut matching = candidates.into_iter().filter(|candidate| {
         let candidate = candidate.to_ascii_lowercase();
-        candidate != lowered && (candidate.starts_with(&lowered) || candidate.split(['_', '-']).any(|part| part == lowered))
+        candidate.len() > lowered.len() && candidate.starts_with(&lowered) && candidate[lowered.len()..].starts_with(['_', '-'])
     });
     let first = matching.next()?;
     matching.next().is_none().then_some(first)
@@ -53,11 +58,14 @@ mod tests {
     }
 
     #[test]
-    fn finds_a_name_remembered_by_half() {
-        let fields = ["deletion_date", "auto_renew", "trial_end", "term_start", "term_end"];
-        assert_eq!(nearest("deletion", fields), Some("deletion_date"));
-        assert_eq!(nearest("renew", fields), Some("auto_renew"));
-        assert_eq!(nearest("term", fields), None, "two fields start with it");
-        assert_eq!(nearest("de", fields), None, "too short to say");
+    fn completes_a_name_remembered_by_its_first_part() {
+        use super::nearest_or_completion;
+        let fields = ["deletion_date", "auto_renew", "trial_end", "term_start", "term_end", "view_invoices"];
+        assert_eq!(nearest_or_completion("deletion", fields), Some("deletion_date"));
+        assert_eq!(nearest_or_completion("trial", fields), Some("trial_end"));
+        assert_eq!(nearest_or_completion("renew", fields), None, "a later part is not enough");
+        assert_eq!(nearest_or_completion("invoices", fields), None, "nor is an unrelated name's last part");
+        assert_eq!(nearest_or_completion("term", fields), None, "two fields start with it");
+        assert_eq!(nearest("deletion", fields), None, "decoding never takes a completion for a misspelling");
     }
 }

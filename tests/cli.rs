@@ -396,6 +396,17 @@ fn junit_is_never_written_over_a_yaml_file_and_ci_accepts_nothing() {
     assert!(text(&output).contains("the JUnit report would replace it"), "{}", text(&output));
     assert_eq!(read(scenario), before);
 
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("scenarios/suspend-retention.yaml", dir.path().join("junit.xml")).unwrap();
+        let output = cspsim(dir.path(), &["run", "--junit", "junit.xml"]);
+        assert_eq!(output.status.code(), Some(2), "a link to a scenario is the scenario: {}", text(&output));
+        assert_eq!(read(dir.path().join("scenarios/suspend-retention.yaml")), before);
+    }
+    let output = cspsim(dir.path(), &["run", "--junit", "reports/summary.csv"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("is one of the reports this run writes"), "{}", text(&output));
+
     assert_eq!(cspsim(dir.path(), &["run"]).status.code(), Some(0));
     let output = Command::new(env!("CARGO_BIN_EXE_cspsim")).args(["accept"]).current_dir(dir.path()).env("CI", "true").output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
@@ -412,4 +423,15 @@ fn a_pipe_in_a_scenario_folder_is_an_input_error_not_a_wait() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("this is not a regular file"), "{}", text(&output));
     assert!(text(&output).contains("4 passed"), "the other scenarios still run: {}", text(&output));
+}
+
+#[test]
+fn whatif_outputs_are_replaced_together_or_not_at_all() {
+    let dir = project();
+    std::fs::create_dir_all(dir.path().join("out/whatif.svg")).unwrap();
+    std::fs::write(dir.path().join("out/whatif.csv"), "old").unwrap();
+    let output = cspsim(dir.path(), &["whatif", "--policy", "csp-2020", "--policy", "nce-2022", "--out", "out"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("whatif.svg is a folder, not a file"), "{}", text(&output));
+    assert_eq!(read(dir.path().join("out/whatif.csv")), "old", "nothing is replaced");
 }

@@ -95,7 +95,7 @@ impl<O: Observer> World<'_, O> {
         if announced {
             let kind = if line.amount.is_negative() || line.kind != LineKind::ProrateCharge { EventKind::Credited } else { EventKind::Charged };
             self.done(kind, Subject::Subscription(id), line.rule, |w| {
-                let note = posting.note.as_deref().map(|note| format!(" ({note})")).unwrap_or_default();
+                let note = posting.note.as_deref().map(|note| format!("; {note}")).unwrap_or_default();
                 format!(
                     "{}: {} {} to {}: {}{note}",
                     w.label(id),

@@ -248,8 +248,9 @@ impl LedgerLine {
             ),
             Method::ProratedRoundedRate { rate, decimals, period_days } => (
                 format!(
-                    "{days} {day_word} x {} a day ({unit_price}/{period_days} rounded to {decimals} decimals) x {quantity}",
-                    Decimal { mantissa: rate, scale: decimals }
+                    "{days} {day_word} x {} a day ({unit_price}/{period_days} rounded to {decimals} decimal{}) x {quantity}",
+                    Decimal { mantissa: rate, scale: decimals },
+                    if decimals == 1 { "" } else { "s" }
                 ),
                 Some((rate * i128::from(days) * quantity.mantissa * 100, 10_i128.pow(decimals + quantity.scale))),
             ),
@@ -258,7 +259,7 @@ impl LedgerLine {
             }
         };
         let credit = self.amount.is_negative() || self.computation.reverses_a_charge;
-        let sign = if self.amount.is_negative() { "-" } else { "" };
+        let sign = if credit { "-" } else { "" };
         let rounded = match exact {
             Some((numerator, denominator)) if numerator.abs() != i128::from(self.amount.cents()).abs() * denominator => {
                 format!("{sign}{} = ", exact_amount_text(numerator.abs(), denominator))

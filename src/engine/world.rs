@@ -45,25 +45,14 @@ pub struct Limits {
     /// The most events one run (one world) may produce.
     pub max_events: u64,
     /// About how many bytes a run's recorded outcome (a scenario's events, lines and
-    /// checkpoints) may hold; what-if aggregates do not record and ignore it.
+    /// checkpoints) may hold.
     pub record_bytes: u64,
 }
 
-/// How much memory one run's recorded outcome may use before the run is stopped (less when
-/// many run at once: [`Limits::shared_by`]).
+/// How much memory one run's recorded outcome may use before the run is stopped. It does
+/// not depend on how many runs go at once: whether a scenario is valid must not depend on
+/// `--jobs` or the machine.
 pub const RECORD_BYTES_PER_RUN: u64 = 512 * 1024 * 1024;
-
-/// What all the scenario runs of one command may hold in memory together.
-const RECORD_BYTES_OF_ALL_RUNS: u64 = 1024 * 1024 * 1024;
-
-impl Limits {
-    /// The limits of each of `jobs` runs at once: the record budget is shared, so that more
-    /// threads do not multiply the memory a suite of huge scenarios can take.
-    pub fn shared_by(max_events: u64, jobs: usize) -> Limits {
-        let record_bytes = (RECORD_BYTES_OF_ALL_RUNS / jobs.max(1) as u64).min(RECORD_BYTES_PER_RUN);
-        Limits { max_events, record_bytes }
-    }
-}
 
 impl Default for Limits {
     fn default() -> Self {

@@ -24,7 +24,7 @@ enum Target {
 
 impl AtomicFile {
     pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
-        if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir()) {
+        if AtomicFile::writes_directly(path) {
             let file = std::fs::OpenOptions::new().write(true).open(path)?;
             return Ok(AtomicFile { target: Target::Direct(file) });
         }
@@ -48,20 +48,39 @@ impl AtomicFile {
         }
     }
 
-    pub fn commit(self) -> std::io::Result<()> {
-        let (path, temporary) = match self.target {
-            Target::Replace { path, temporary } => (path, temporary),
-            Target::Direct(mut file) => return file.flush(),
-        };
-        temporary.as_file().sync_all()?;
-        // Temporary files are private (0600); reports are for everyone who can read the folder.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            temporary.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    /// Everything that can fail before the file takes its place: the bytes on disk, the
+    /// permissions set. Done for every file of a set before any of them is committed, so that
+    /// committing a set is only renames.
+    pub fn make_ready(&mut self) -> std::io::Result<()> {
+        match &mut self.target {
+            Target::Direct(file) => file.flush(),
+            Target::Replace { temporary, .. } => {
+                temporary.as_file_mut().flush()?;
+                temporary.as_file().sync_all()?;
+                // Temporary files are private (0600); reports are for everyone who can read
+                // the folder.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    temporary.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+                }
+                Ok(())
+            }
         }
-        temporary.persist(&path).map_err(|error| error.error)?;
-        Ok(())
+    }
+
+    pub fn commit(mut self) -> std::io::Result<()> {
+        self.make_ready()?;
+        match self.target {
+            Target::Replace { path, temporary } => temporary.persist(&path).map(|_| ()).map_err(|error| error.error),
+            Target::Direct(_) => Ok(()),
+        }
+    }
+
+    /// Whether `path` is written to directly rather than replaced: `/dev/stdout`, a pipe, a
+    /// device.
+    pub fn writes_directly(path: &Path) -> bool {
+        std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir())
     }
 }
 
@@ -72,9 +91,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// A whole file written beside its place, to be committed with the other files of its set.
 pub fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<AtomicFile> {
+    if path.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            format!("{} is a folder, not a file", crate::scenario::diagnostic::display_path(path)),
+        ));
+    }
     let mut file = AtomicFile::create(path)?;
     file.file().write_all(bytes)?;
-    file.flush()?;
+    file.make_ready()?;
     Ok(file)
 }
 
@@ -115,7 +140,7 @@ impl CsvFile {
     pub fn finish(self) -> std::io::Result<AtomicFile> {
         let buffered = self.writer.into_inner().map_err(|error| error.into_error())?;
         let mut file = buffered.into_inner().map_err(|error| error.into_error())?;
-        file.flush()?;
+        file.make_ready()?;
         Ok(file)
     }
 

@@ -9,7 +9,7 @@ use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position, SourceLines
 use crate::scenario::model::ParameterNode;
 use crate::scenario::node_de::{self, Located};
 use crate::scenario::yaml::{Node, NodeValue};
-use crate::suggest::nearest;
+use crate::suggest::nearest_or_completion;
 
 /// Accumulates every problem found in one file.
 pub struct Builder<'a> {
@@ -74,7 +74,7 @@ impl<'a> Builder<'a> {
     }
 
     fn unknown<'n>(&mut self, located: &Located<String>, what: &str, known: impl IntoIterator<Item = &'n str> + Clone, scope: &str) {
-        let suggestion = nearest(&located.value, known.clone());
+        let suggestion = nearest_or_completion(&located.value, known.clone());
         let mut names: Vec<&str> = known.into_iter().collect();
         names.sort_unstable();
         names.dedup();

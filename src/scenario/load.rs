@@ -1394,8 +1394,6 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
     Partner { id: section.id.value.clone(), program, cloud, billing_day: billing_day.clamp(1, 28), users }
 }
 
-/// Names and titles end up in terminals, CSV files and XML: a control character there (an
-/// escape sequence, a bell) would act instead of being read. Returns whether the text is clean.
 /// When a step happens, and whether that is known: a step whose `at` is a reported mistake
 /// (or is relative to one) stands in at the previous instant, and its checks that depend on
 /// the instant are left out.
@@ -1405,6 +1403,8 @@ struct StepTime {
     known: bool,
 }
 
+/// Names and titles end up in terminals, CSV files and XML: a control character there (an
+/// escape sequence, a bell) would act instead of being read. Returns whether the text is clean.
 fn refuse_control_characters(builder: &mut Builder, text: &Located<String>, what: &str) -> bool {
     let Some(bad) = text.value.chars().find(|c| c.is_control()) else { return true };
     builder.error_at(text, format!("{what} contains the control character U+{:04X}", u32::from(bad)), "printable text");

@@ -81,10 +81,7 @@ fn bench_suite(size: usize, jobs: usize) -> Result<(String, f64), String> {
 }
 
 pub fn command(args: &BenchArgs) -> u8 {
-    let jobs = match jobs_or_default(args.jobs) {
-        Ok(jobs) => jobs,
-        Err(message) => return usage_error(&message),
-    };
+    let jobs = jobs_or_default(args.jobs);
     let policies = if args.policies.is_empty() { vec!["csp-2020".to_string(), "nce-2022".to_string()] } else { args.policies.clone() };
     let variants = match variants(&policies, &[]) {
         Ok(variants) => variants,

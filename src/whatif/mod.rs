@@ -263,10 +263,7 @@ fn month_label(month: i32) -> String {
 }
 
 pub fn command(args: &WhatifArgs, err: Style) -> u8 {
-    let jobs = match jobs_or_default(args.jobs) {
-        Ok(jobs) => jobs,
-        Err(message) => return usage_error(&message),
-    };
+    let jobs = jobs_or_default(args.jobs);
     let variants = match variants(&args.policies, &args.sets) {
         Ok(variants) => variants,
         Err(message) => {
@@ -280,6 +277,10 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     }
     if let Some(message) = crate::app::file_in_the_way("--out", &args.out).or_else(|| crate::app::folder_not_writable("--out", &args.out, &args.out)) {
         return usage_error(&message);
+    }
+    let outputs = ["whatif.csv", "whatif_monthly.csv", "whatif.svg"].into_iter().chain(args.detail.then_some("whatif_lines.csv"));
+    if let Some(blocked) = outputs.map(|name| args.out.join(name)).find(|path| path.is_dir()) {
+        return usage_error(&format!("--out {}: {} is a folder, not a file", display_path(&args.out), display_path(&blocked)));
     }
     let files = match discover_at_least_one(&args.paths) {
         Ok(files) => files,
@@ -511,7 +512,7 @@ impl DetailFile {
     /// Every record flushed; the file is not yet in place.
     fn finish(self) -> std::io::Result<AtomicFile> {
         let mut file = self.0.into_inner().map_err(|error| error.into_error())?;
-        std::io::Write::flush(&mut file)?;
+        file.make_ready()?;
         Ok(file)
     }
 }
