@@ -165,7 +165,7 @@ pub struct BenchArgs {
     pub population: PathBuf,
     /// Customer counts to measure (1 to 100,000,000 each; `--customers 1000 5000` or `1000,5000`).
     #[arg(long = "customers", num_args = 1.., value_delimiter = ',', default_values_t = vec![10_000_u64, 100_000, 1_000_000],
-          allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+          allow_negative_numbers = true, value_parser = customer_count)]
     pub customers: Vec<u64>,
     /// Simulated months (1 to 1200).
     #[arg(long, default_value_t = 36, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=1200))]
@@ -196,6 +196,10 @@ fn thread_count(text: &str) -> Result<usize, String> {
 
 fn event_limit(text: &str) -> Result<u64, String> {
     whole_number(text, 1, u64::MAX, "a number of events")
+}
+
+fn customer_count(text: &str) -> Result<u64, String> {
+    whole_number(text, 1, 100_000_000, "a number of customers")
 }
 
 fn customer_number(text: &str) -> Result<u64, String> {
