@@ -180,6 +180,9 @@ pub struct BenchArgs {
     /// Threads (default: the number of CPUs).
     #[arg(short = 'j', long, allow_negative_numbers = true, value_parser = thread_count)]
     pub jobs: Option<usize>,
+    /// Runs of each population size; the median time counts (1 to 99).
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true, value_parser = repeat_count)]
+    pub repeat: u32,
 }
 
 /// A whole number from `min` to `max`; anything else (`-1`, `2.5`, `many`) is told the range.
@@ -196,6 +199,10 @@ fn thread_count(text: &str) -> Result<usize, String> {
 
 fn event_limit(text: &str) -> Result<u64, String> {
     whole_number(text, 1, u64::MAX, "a number of events")
+}
+
+fn repeat_count(text: &str) -> Result<u32, String> {
+    whole_number(text, 1, 99, "a number of runs").map(|n| n as u32)
 }
 
 fn customer_count(text: &str) -> Result<u64, String> {

@@ -129,17 +129,26 @@ pub fn command(args: &BenchArgs) -> u8 {
         let variant = &variants[0];
         let loaded = sized(variant, customers);
         reset_peak_memory();
-        // Wall-clock timing is what a benchmark measures; it never reaches an outcome.
-        #[allow(clippy::disallowed_methods)]
-        let started = std::time::Instant::now();
-        let metrics = match pool.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden(), None)) {
-            Ok(metrics) => metrics,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return EXIT_INVALID;
+        // Each size runs `--repeat` times and the median counts: one slow run (another
+        // process, a frequency change) must not decide whether cost grows linearly.
+        let mut times = Vec::new();
+        let mut measured = None;
+        for _ in 0..args.repeat {
+            // Wall-clock timing is what a benchmark measures; it never reaches an outcome.
+            #[allow(clippy::disallowed_methods)]
+            let started = std::time::Instant::now();
+            match pool.install(|| simulate(&loaded, Limits::default(), &indicatif::ProgressBar::hidden(), None)) {
+                Ok(metrics) => measured = Some(metrics),
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return EXIT_INVALID;
+                }
             }
-        };
-        let seconds = started.elapsed().as_secs_f64();
+            times.push(started.elapsed().as_secs_f64());
+        }
+        let metrics = measured.expect("at least one run");
+        times.sort_by(f64::total_cmp);
+        let seconds = times[times.len() / 2];
         targets.population_seconds.push((customers, seconds));
         let customer_years = customers as f64 * f64::from(args.months) / 12.0;
         sayln!(
