@@ -68,7 +68,9 @@ impl<O: Observer> World<'_, O> {
             }));
         }
         if offer.trial.is_some() {
-            return Ok(self.refuse(ACTION, subject, Code::TrialNotAvailable, Rule::TrialMsEligible, |_| "add-ons have no trials".to_string()));
+            return Ok(self.refuse(ACTION, subject, Code::TrialNotAvailable, Rule::TrialMsEligible, |w| {
+                format!("{} is a trial: add-ons have no trials", w.offer(offer_id).id)
+            }));
         }
         // Section 2 holds for add-ons too: segment, CSP listing, limit, ISV country, exclusive
         // partners, transactable.

@@ -59,6 +59,9 @@ impl<O: Observer> World<'_, O> {
             if let Some(refusal) = self.addon_region_refusal(customer, offer_id) {
                 return Some(refusal);
             }
+            if offer.trial.is_some() {
+                return Some(Refusal::new(Code::TrialNotAvailable, Rule::TrialMsEligible));
+            }
         }
         if offer.is_microsoft_trial() {
             return self.trial_eligibility(customer, offer_id);
@@ -142,6 +145,9 @@ impl<O: Observer> World<'_, O> {
 
     /// TRIAL-MS-ELIGIBLE.
     fn trial_eligibility(&self, customer: CustomerId, offer_id: OfferId) -> Option<Refusal> {
+        if self.is_addon_trial(offer_id) {
+            return Some(Refusal::new(Code::TrialNotAvailable, Rule::TrialMsEligible));
+        }
         let segment = self.script.customer(customer).segment;
         if matches!(segment, Segment::Government | Segment::Education) {
             return Some(Refusal::new(Code::TrialNotAvailable, Rule::TrialMsEligible));
@@ -159,6 +165,14 @@ impl<O: Observer> World<'_, O> {
         None
     }
 
+    /// TRIAL-MS-ELIGIBLE: "none for add-ons": an add-on with a trial, or a trial offer that
+    /// converts to an add-on.
+    fn is_addon_trial(&self, offer_id: OfferId) -> bool {
+        let offer = self.offer(offer_id);
+        let converts_to_addon = offer.trial.as_ref().and_then(|trial| trial.converts_to).is_some_and(|paid| self.offer(paid).is_addon);
+        offer.trial.is_some() && (offer.is_addon || converts_to_addon)
+    }
+
     pub(crate) fn explain_refusal(&self, offer_id: OfferId, refusal: Refusal) -> String {
         let offer = self.offer(offer_id);
         let why = match refusal.code {
@@ -174,6 +188,7 @@ impl<O: Observer> World<'_, O> {
             Code::AddonNotPurchasableFromCatalog => "is an add-on: buy it onto a base subscription".to_string(),
             Code::AddonNotAvailableInRegion => "is an add-on not available in the customer's billing country".to_string(),
             Code::AddonNotAllowedForProgram => "is an add-on: only direct-bill partners and indirect providers can buy add-ons".to_string(),
+            Code::TrialNotAvailable if self.is_addon_trial(offer_id) => "is a trial of an add-on: add-ons have no trials".to_string(),
             Code::TrialNotAvailable => "has no trial for this customer's segment".to_string(),
             Code::TrialAlreadyUsed => "was already trialled by this customer".to_string(),
             Code::TrialOfferAlreadyOwned => "is a trial of an offer the customer already owns".to_string(),

@@ -129,8 +129,10 @@ fn build_offers(builder: &mut Builder, sections: &[Located<OfferSection>], repor
         }
         if let (Some(name), Some(paid)) = (section.trial.as_ref().and_then(|t| t.converts_to.as_ref()), offer.trial.as_ref().and_then(|t| t.converts_to)) {
             let target = &offers[paid.0 as usize];
-            if target.is_addon || target.category == Category::Trial {
-                builder.error_at(name, format!("a trial cannot convert to `{}`", name.value), "a paid offer that is not an add-on or a trial");
+            // A trial of an add-on is a valid catalog entry that can never be bought
+            // (TRIAL-MS-ELIGIBLE: "none for add-ons"); a trial of a trial means nothing.
+            if target.category == Category::Trial {
+                builder.error_at(name, format!("a trial cannot convert to `{}`, another trial", name.value), "a paid offer");
             }
         }
     }
@@ -273,9 +275,6 @@ fn build_offer(builder: &mut Builder, section: &Located<OfferSection>, lookup: &
             Diagnostic::new(builder.file, located.position, "a Microsoft offer with a trial must have `category: trial`")
                 .expected("a separate Microsoft trial offer (category trial) that converts to the paid offer"),
         );
-    }
-    if is_addon && trial.is_some() {
-        builder.report(Diagnostic::new(builder.file, section.position, "add-ons have no trials (TRIAL-MS-ELIGIBLE)").expected("no `trial` on an add-on"));
     }
     let isv = match (&section.isv, &isv_publisher) {
         (Some(isv), None) => {
