@@ -305,7 +305,7 @@ impl CustomerSteps {
             }
             Status::Active if plan.quantity_change && self.purchase.quantity_max > self.purchase.quantity_min => {
                 let quantity = if plan.other_quantity >= subscription.quantity { plan.other_quantity + 1 } else { plan.other_quantity };
-                Some(Action::SetQuantity { subscription: reference, quantity })
+                Some(Action::SetQuantity { subscription: reference, quantity: quantity.into() })
             }
             // Expired, disabled or deleted: nothing left to act on.
             _ => None,
@@ -362,7 +362,7 @@ impl StepSource for CustomerSteps {
         if let Some((_, quantity, annual)) = self.buy.take() {
             let line = CartLine {
                 offer: self.purchase.offer,
-                quantity: Some(quantity),
+                quantity: Some(quantity.into()),
                 billing: Some(if annual { Frequency::Annual } else { Frequency::Monthly }),
                 name: None,
             };

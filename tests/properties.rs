@@ -9,9 +9,11 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use cspsim::engine::Limits;
 use cspsim::engine::catalog::{Catalog, Country, Frequency, LimitKind, OfferId, Segment};
-use cspsim::engine::money::Money;
+use cspsim::engine::money::{Decimal, Money};
 use cspsim::engine::observe::{EventKind, EventResult, LineKind, Subject, SubscriptionId};
-use cspsim::engine::script::{Action, CartLine, Cloud, Customer, CustomerId, Partner, Program, Script, Step, SubscriptionRef, SuspendReason, User, UserId};
+use cspsim::engine::script::{
+    Action, CartLine, Cloud, Customer, CustomerId, Licenses, Partner, Program, Script, Step, SubscriptionRef, SuspendReason, User, UserId,
+};
 use cspsim::engine::state::Status;
 use cspsim::engine::time::{Duration, Instant, parse_instant};
 use cspsim::outcome::{Outcome, record};
@@ -37,16 +39,45 @@ fn offer(catalog: &Catalog, id: &str) -> OfferId {
 /// One generated partner action or clock move.
 #[derive(Clone, Debug)]
 enum Op {
-    Wait { minutes: u32 },
-    Buy { offer: usize, quantity: i64, annual: bool },
-    Addon { base: u32, quantity: i64 },
-    SetQuantity { subscription: u32, quantity: i64 },
-    Suspend { subscription: u32 },
-    Reactivate { subscription: u32 },
-    Cancel { subscription: u32 },
-    AutoRenew { subscription: u32, enabled: bool },
-    Convert { subscription: u32, quantity: Option<i64> },
-    SetPrice { offer: usize, cents: i64 },
+    Wait {
+        minutes: u32,
+    },
+    Buy {
+        offer: usize,
+        quantity: i64,
+        annual: bool,
+    },
+    Addon {
+        base: u32,
+        quantity: i64,
+    },
+    /// `half`: ask for `quantity` and a half licenses, which BUY-QUANTITY refuses.
+    SetQuantity {
+        subscription: u32,
+        quantity: i64,
+        half: bool,
+    },
+    Suspend {
+        subscription: u32,
+    },
+    Reactivate {
+        subscription: u32,
+    },
+    Cancel {
+        subscription: u32,
+    },
+    AutoRenew {
+        subscription: u32,
+        enabled: bool,
+    },
+    Convert {
+        subscription: u32,
+        quantity: Option<i64>,
+    },
+    SetPrice {
+        offer: usize,
+        cents: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -57,7 +88,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..9_usize, prop_oneof![Just(1_i64), 1..40_i64, Just(0_i64), Just(301_i64)], any::<bool>())
             .prop_map(|(offer, quantity, annual)| Op::Buy { offer, quantity, annual }),
         1 => (subscription.clone(), 1..20_i64).prop_map(|(base, quantity)| Op::Addon { base, quantity }),
-        2 => (subscription.clone(), 0..60_i64).prop_map(|(subscription, quantity)| Op::SetQuantity { subscription, quantity }),
+        2 => (subscription.clone(), 0..60_i64, proptest::bool::weighted(0.1)).prop_map(|(subscription, quantity, half)| Op::SetQuantity { subscription, quantity, half }),
         2 => subscription.clone().prop_map(|subscription| Op::Suspend { subscription }),
         2 => subscription.clone().prop_map(|subscription| Op::Reactivate { subscription }),
         1 => subscription.clone().prop_map(|subscription| Op::Cancel { subscription }),
@@ -106,17 +137,22 @@ fn build_under(catalog: &Catalog, policy: &str, start: &str, billing_day: u32, o
                 let offer = OfferId(*offer as u32 % catalog.offers.len() as u32);
                 let billing = if *annual { Some(Frequency::Annual) } else { None };
                 let quantity = if catalog.offer(offer).billing == cspsim::engine::catalog::BillingType::Usage { None } else { Some(*quantity) };
-                Action::Buy { customer: CustomerId(0), lines: vec![CartLine { offer, quantity, billing, name: None }] }
+                Action::Buy { customer: CustomerId(0), lines: vec![CartLine { offer, quantity: quantity.map(Into::into), billing, name: None }] }
             }
             Op::Addon { base, quantity } => {
-                Action::BuyAddon { base: reference(*base), offer: offer(catalog, "m365-compliance"), quantity: Some(*quantity), name: None }
+                Action::BuyAddon { base: reference(*base), offer: offer(catalog, "m365-compliance"), quantity: Some((*quantity).into()), name: None }
             }
-            Op::SetQuantity { subscription, quantity } => Action::SetQuantity { subscription: reference(*subscription), quantity: *quantity },
+            Op::SetQuantity { subscription, quantity, half } => {
+                let licenses = if *half { Licenses(Decimal { mantissa: i128::from(*quantity) * 10 + 5, scale: 1 }) } else { (*quantity).into() };
+                Action::SetQuantity { subscription: reference(*subscription), quantity: licenses }
+            }
             Op::Suspend { subscription } => Action::Suspend { subscription: reference(*subscription), reason: SuspendReason::Nonpayment },
             Op::Reactivate { subscription } => Action::Reactivate { subscription: reference(*subscription) },
             Op::Cancel { subscription } => Action::Cancel { subscription: reference(*subscription) },
             Op::AutoRenew { subscription, enabled } => Action::SetAutoRenew { subscription: reference(*subscription), enabled: *enabled },
-            Op::Convert { subscription, quantity } => Action::ConvertTrial { subscription: reference(*subscription), quantity: *quantity, billing: None },
+            Op::Convert { subscription, quantity } => {
+                Action::ConvertTrial { subscription: reference(*subscription), quantity: quantity.map(Into::into), billing: None }
+            }
             Op::SetPrice { offer, cents } => Action::SetPrice { offer: OfferId(*offer as u32 % catalog.offers.len() as u32), price: Money::from_cents(*cents) },
         };
         let actor = if matches!(action, Action::SetPrice { .. }) { None } else { actor };
@@ -322,12 +358,12 @@ proptest! {
         let window = if annual { Duration::from_days(14) } else { Duration::from_hours(24) };
         let cancel_at = Instant::from_unix_seconds(start.unix_seconds() + window.seconds() * cancel_percent / 100);
         let billing = Some(if annual { Frequency::Annual } else { Frequency::Monthly });
-        let mut steps = vec![step(start, Action::Buy { customer: CustomerId(0), lines: vec![CartLine { offer: crm, quantity: Some(quantity), billing, name: None }] })];
+        let mut steps = vec![step(start, Action::Buy { customer: CustomerId(0), lines: vec![CartLine { offer: crm, quantity: Some(quantity.into()), billing, name: None }] })];
         let mut changes = changes;
         changes.sort();
         for (percent, quantity) in changes {
             let at = Instant::from_unix_seconds(start.unix_seconds() + (cancel_at.unix_seconds() - start.unix_seconds()) * percent / 100);
-            steps.push(step(at, Action::SetQuantity { subscription: SubscriptionRef::Generated(1), quantity }));
+            steps.push(step(at, Action::SetQuantity { subscription: SubscriptionRef::Generated(1), quantity: quantity.into() }));
         }
         steps.push(step(cancel_at, Action::Cancel { subscription: SubscriptionRef::Generated(1) }));
         let script = script_of(&catalog, start, billing_day, steps, cancel_at.checked_add(Duration::from_days(62)).unwrap());
@@ -347,11 +383,11 @@ proptest! {
         let e3 = offer(&catalog, "m365-e3");
         let billing = Some(if annual { Frequency::Annual } else { Frequency::Monthly });
         let day = |n: i64| Instant::at_midnight(start.date() + chrono::Days::new(n as u64)).max(start);
-        let mut steps = vec![step(start, Action::Buy { customer: CustomerId(0), lines: vec![CartLine { offer: e3, quantity: Some(quantity), billing, name: None }] })];
+        let mut steps = vec![step(start, Action::Buy { customer: CustomerId(0), lines: vec![CartLine { offer: e3, quantity: Some(quantity.into()), billing, name: None }] })];
         let mut changes: Vec<(i64, i64)> = changes.into_iter().filter(|(d, _)| *d <= suspend_day).collect();
         changes.sort();
         for (d, quantity) in changes {
-            steps.push(step(day(d), Action::SetQuantity { subscription: SubscriptionRef::Generated(1), quantity }));
+            steps.push(step(day(d), Action::SetQuantity { subscription: SubscriptionRef::Generated(1), quantity: quantity.into() }));
         }
         let suspend_at = day(suspend_day);
         steps.push(step(suspend_at, Action::Suspend { subscription: SubscriptionRef::Generated(1), reason: SuspendReason::CustomerRequest }));
@@ -376,8 +412,8 @@ proptest! {
         let first = cspsim::engine::calendar::Period::of(start.date(), frequency.months(), period).unwrap();
         let change_at = Instant::from_unix_seconds(Instant::at_midnight(first.first_day).unix_seconds() + 1);
         let steps = vec![
-            step(start, Action::Buy { customer: CustomerId(0), lines: vec![CartLine { offer: e3, quantity: Some(quantity), billing: Some(frequency), name: None }] }),
-            step(change_at, Action::SetQuantity { subscription: SubscriptionRef::Generated(1), quantity: new_quantity }),
+            step(start, Action::Buy { customer: CustomerId(0), lines: vec![CartLine { offer: e3, quantity: Some(quantity.into()), billing: Some(frequency), name: None }] }),
+            step(change_at, Action::SetQuantity { subscription: SubscriptionRef::Generated(1), quantity: new_quantity.into() }),
         ];
         let script = script_of(&catalog, start, 1, steps, change_at.checked_add(Duration::from_days(40)).unwrap());
         let outcome = run(&script);

@@ -40,7 +40,7 @@ fn customers(loaded: &cspsim::scenario::load::LoadedScenario) -> Vec<(NaiveDate,
         .map(|index| {
             let script = population.customer_script(&loaded.script, index, Limits::default()).unwrap();
             let Some(Action::Buy { lines, .. }) = &script.steps[0].action else { panic!("a purchase first") };
-            let quantity = lines[0].quantity.unwrap();
+            let quantity = lines[0].quantity.and_then(|q| q.whole()).unwrap();
             let suspended = script.steps.iter().find(|s| matches!(s.action, Some(Action::Suspend { .. }))).expect("every customer suspends").at;
             (script.steps[0].at.date(), quantity, suspended.date())
         })

@@ -5,7 +5,7 @@ use crate::engine::buy::Refusal;
 use crate::engine::catalog::OfferId;
 use crate::engine::observe::{EventKind, Observer, StepResult, Subject};
 use crate::engine::rules::{Code, Rule};
-use crate::engine::script::{CustomerId, HandleId, Program, SubscriptionRef};
+use crate::engine::script::{CustomerId, HandleId, Licenses, Program, SubscriptionRef};
 use crate::engine::state::Status;
 use crate::engine::time::{Instant, format_date};
 use crate::engine::world::{DueKind, World};
@@ -26,7 +26,7 @@ impl<O: Observer> World<'_, O> {
         &mut self,
         base: SubscriptionRef,
         offer_id: OfferId,
-        quantity: Option<i64>,
+        quantity: Option<Licenses>,
         name: Option<HandleId>,
     ) -> Result<StepResult, EngineError> {
         const ACTION: &str = "buy_addon";
@@ -77,13 +77,10 @@ impl<O: Observer> World<'_, O> {
         if let Some(refusal) = self.catalog_availability(customer, offer_id, None) {
             return Ok(self.refuse(ACTION, subject, refusal.code, refusal.rule, |w| w.explain_refusal(offer_id, refusal)));
         }
-        let quantity = quantity.unwrap_or(1);
-        if quantity < offer.quantity_min || quantity > offer.quantity_max {
-            return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| {
-                let offer = w.offer(offer_id);
-                format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
-            }));
-        }
+        let quantity = match quantity.unwrap_or(Licenses::from(1)).within(offer.quantity_min, offer.quantity_max) {
+            Ok(quantity) => quantity,
+            Err(why) => return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| format!("{why} for {}", w.offer(offer_id).id))),
+        };
         // The program, base, eligibility and availability rules all let this purchase through.
         self.hit_permitting_rules(offer_id);
         self.hit(Rule::AddonProgram);

@@ -6,7 +6,7 @@ use crate::engine::catalog::{BillingType, Category, Frequency, LimitKind, OfferI
 use crate::engine::money::Money;
 use crate::engine::observe::{EventKind, EventResult, LineOutcome, ListedOffer, Observer, StepResult, Subject, SubscriptionId};
 use crate::engine::rules::{Code, Rule};
-use crate::engine::script::{CartLine, CartRef, CustomerId, HandleId, Program, PublisherFilter};
+use crate::engine::script::{CartLine, CartRef, CustomerId, HandleId, Licenses, Program, PublisherFilter};
 use crate::engine::state::{Cart, Status, Subscription, TrialState};
 use crate::engine::time::format_date;
 use crate::engine::world::{DueKind, World};
@@ -373,21 +373,20 @@ impl<O: Observer> World<'_, O> {
                 }
                 let quantity = if offer.is_microsoft_trial() {
                     let licenses = i64::from(self.trial_licenses(offer_id));
-                    let quantity = line.quantity.unwrap_or(licenses);
-                    if quantity != licenses {
+                    if line.quantity.is_some_and(|asked| asked.whole() != Some(licenses)) {
                         return Ok(self
                             .refuse_line(offer_id, Code::TrialQuantityFixed, Rule::TrialMs, |_| format!("a Microsoft trial has exactly {licenses} licenses")));
                     }
-                    quantity
+                    licenses
                 } else {
-                    let quantity = line.quantity.unwrap_or(1);
-                    if quantity < offer.quantity_min || quantity > offer.quantity_max {
-                        return Ok(self.refuse_line(offer_id, Code::QuantityOutOfRange, Rule::BuyQuantity, |world| {
-                            let offer = world.offer(offer_id);
-                            format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
-                        }));
+                    match line.quantity.unwrap_or(Licenses::from(1)).within(offer.quantity_min, offer.quantity_max) {
+                        Ok(quantity) => quantity,
+                        Err(why) => {
+                            return Ok(self.refuse_line(offer_id, Code::QuantityOutOfRange, Rule::BuyQuantity, |world| {
+                                format!("{why} for {}", world.offer(offer_id).id)
+                            }));
+                        }
                     }
-                    quantity
                 };
                 // A Microsoft trial is not billed: its frequency is chosen when it converts.
                 (quantity, if offer.is_microsoft_trial() { None } else { Some(frequency) })

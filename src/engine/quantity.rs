@@ -6,14 +6,14 @@ use crate::engine::catalog::BillingType;
 use crate::engine::money::Decimal;
 use crate::engine::observe::{LineKind, Observer, StepResult, Subject};
 use crate::engine::rules::{Code, Rule};
-use crate::engine::script::SubscriptionRef;
+use crate::engine::script::{Licenses, SubscriptionRef};
 use crate::engine::state::Status;
 use crate::engine::time::add_days;
 use crate::engine::world::World;
 use crate::policy::Permission;
 
 impl<O: Observer> World<'_, O> {
-    pub(crate) fn set_quantity(&mut self, reference: SubscriptionRef, quantity: i64) -> Result<StepResult, EngineError> {
+    pub(crate) fn set_quantity(&mut self, reference: SubscriptionRef, quantity: Licenses) -> Result<StepResult, EngineError> {
         const ACTION: &str = "set_quantity";
         let id = match self.target(ACTION, Permission::ChangeQuantity, reference) {
             Ok(id) => id,
@@ -42,12 +42,12 @@ impl<O: Observer> World<'_, O> {
                 format!("{} is a Microsoft trial: its licenses are fixed", w.label(id))
             }));
         }
-        if quantity < offer.quantity_min || quantity > offer.quantity_max {
-            return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| {
-                let offer = w.offer(w.sub(id).offer);
-                format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
-            }));
-        }
+        let quantity = match quantity.within(offer.quantity_min, offer.quantity_max) {
+            Ok(quantity) => quantity,
+            Err(why) => {
+                return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| format!("{why} for {}", w.offer(w.sub(id).offer).id)));
+            }
+        };
         let old = subscription.quantity;
         let billed = subscription.schedule.is_some() && !subscription.in_trial();
         if quantity < old && self.policy.reductions_only_in_window {

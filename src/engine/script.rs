@@ -92,10 +92,45 @@ pub enum CartRef {
     Named(String),
 }
 
+/// A license count as a scenario asks for it. BUY-QUANTITY wants a whole number within the
+/// offer's bounds; a fraction is kept as written, so that the action is refused (not the
+/// file) and the refusal can say what was asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Licenses(pub Decimal);
+
+impl Licenses {
+    /// The count, if it is a whole number that fits.
+    pub fn whole(self) -> Option<i64> {
+        let unit = 10_i128.checked_pow(self.0.scale)?;
+        (self.0.mantissa % unit == 0).then(|| i64::try_from(self.0.mantissa / unit).ok()).flatten()
+    }
+
+    /// BUY-QUANTITY: the count if it is whole and within `min..=max`, else why not.
+    pub fn within(self, min: i64, max: i64) -> Result<i64, String> {
+        match self.whole() {
+            Some(count) if (min..=max).contains(&count) => Ok(count),
+            Some(_) => Err(format!("{self} licenses is outside {min}..={max}")),
+            None => Err(format!("{self} is not a whole number of licenses ({min}..={max})")),
+        }
+    }
+}
+
+impl From<i64> for Licenses {
+    fn from(count: i64) -> Self {
+        Licenses(Decimal::from_integer(count))
+    }
+}
+
+impl std::fmt::Display for Licenses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CartLine {
     pub offer: OfferId,
-    pub quantity: Option<i64>,
+    pub quantity: Option<Licenses>,
     pub billing: Option<Frequency>,
     pub name: Option<HandleId>,
 }
@@ -129,13 +164,13 @@ pub enum Action {
     AddToCart { customer: CustomerId, cart: CartRef, line: CartLine },
     Checkout { customer: CustomerId, cart: CartRef },
     Buy { customer: CustomerId, lines: Vec<CartLine> },
-    BuyAddon { base: SubscriptionRef, offer: OfferId, quantity: Option<i64>, name: Option<HandleId> },
-    SetQuantity { subscription: SubscriptionRef, quantity: i64 },
+    BuyAddon { base: SubscriptionRef, offer: OfferId, quantity: Option<Licenses>, name: Option<HandleId> },
+    SetQuantity { subscription: SubscriptionRef, quantity: Licenses },
     Suspend { subscription: SubscriptionRef, reason: SuspendReason },
     Reactivate { subscription: SubscriptionRef },
     Cancel { subscription: SubscriptionRef },
     SetAutoRenew { subscription: SubscriptionRef, enabled: bool },
-    ConvertTrial { subscription: SubscriptionRef, quantity: Option<i64>, billing: Option<Frequency> },
+    ConvertTrial { subscription: SubscriptionRef, quantity: Option<Licenses>, billing: Option<Frequency> },
     RecordUsage { subscription: SubscriptionRef, units: Decimal },
     SetPrice { offer: OfferId, price: Money },
     ViewInvoices,

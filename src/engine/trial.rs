@@ -5,7 +5,7 @@ use crate::engine::EngineError;
 use crate::engine::catalog::{Frequency, OfferId};
 use crate::engine::observe::{EventKind, Observer, StepResult, Subject, SubscriptionId};
 use crate::engine::rules::{Code, Rule};
-use crate::engine::script::SubscriptionRef;
+use crate::engine::script::{Licenses, SubscriptionRef};
 use crate::engine::state::Status;
 use crate::engine::time::format_date;
 use crate::engine::world::{DueKind, World};
@@ -117,7 +117,12 @@ impl<O: Observer> World<'_, O> {
 
     /// TRIAL-MS-CONVERT: the trial keeps its id, takes the paid offer, and starts billing and a
     /// 12-month term now.
-    pub(crate) fn convert_trial(&mut self, reference: SubscriptionRef, quantity: Option<i64>, billing: Option<Frequency>) -> Result<StepResult, EngineError> {
+    pub(crate) fn convert_trial(
+        &mut self,
+        reference: SubscriptionRef,
+        quantity: Option<Licenses>,
+        billing: Option<Frequency>,
+    ) -> Result<StepResult, EngineError> {
         const ACTION: &str = "convert_trial";
         let id = match self.target(ACTION, Permission::ConvertTrial, reference) {
             Ok(id) => id,
@@ -159,13 +164,11 @@ impl<O: Observer> World<'_, O> {
                 .refuse(ACTION, subject, Code::NotATrial, Rule::TrialMsConvert, |w| format!("{} names no paid offer to convert to", w.offer(trial_offer).id)));
         };
         let paid_offer = self.offer(paid);
-        let quantity = quantity.unwrap_or(i64::from(self.trial_licenses(trial_offer)));
-        if quantity < paid_offer.quantity_min || quantity > paid_offer.quantity_max {
-            return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| {
-                let offer = w.offer(paid);
-                format!("{quantity} licenses is outside {}..={} for {}", offer.quantity_min, offer.quantity_max, offer.id)
-            }));
-        }
+        let asked = quantity.unwrap_or(Licenses::from(i64::from(self.trial_licenses(trial_offer))));
+        let quantity = match asked.within(paid_offer.quantity_min, paid_offer.quantity_max) {
+            Ok(quantity) => quantity,
+            Err(why) => return Ok(self.refuse(ACTION, subject, Code::QuantityOutOfRange, Rule::BuyQuantity, |w| format!("{why} for {}", w.offer(paid).id))),
+        };
         let frequency = billing.unwrap_or_else(|| paid_offer.default_frequency());
         if !paid_offer.frequencies.contains(&frequency) {
             return Ok(self.refuse(ACTION, subject, Code::BillingFrequencyNotSupported, Rule::BuyQuantity, |w| {

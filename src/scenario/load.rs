@@ -13,8 +13,8 @@ use crate::engine::money::{Decimal, Money};
 use crate::engine::observe::LineKind;
 use crate::engine::rules::{Code, Rule};
 use crate::engine::script::{
-    Action, CartLine, CartRef, Cloud, Customer, CustomerId, HandleId, Partner, Program, PublisherFilter, Script, Step, SubscriptionRef, SuspendReason, User,
-    UserId,
+    Action, CartLine, CartRef, Cloud, Customer, CustomerId, HandleId, Licenses, Partner, Program, PublisherFilter, Script, Step, SubscriptionRef,
+    SuspendReason, User, UserId,
 };
 use crate::engine::time::{Duration, Instant, parse_date, parse_instant};
 use crate::expect::{Check, CheckKind, Expectation, LineExpectation, StepExpectations, subscription_fields};
@@ -828,18 +828,42 @@ impl<'b, 'a> Context<'b, 'a> {
         &mut self,
         index: usize,
         offer: &Located<String>,
-        quantity: &Option<Located<i64>>,
+        quantity: &Option<Located<DecimalText>>,
         billing: &Option<Located<FrequencyName>>,
         name: &Option<Located<String>>,
     ) -> Option<CartLine> {
         let offer = self.offer(offer);
         let name = self.define(name, index);
-        Some(CartLine {
-            offer: offer?,
-            quantity: quantity.as_ref().map(|q| q.value),
-            billing: billing.as_ref().map(|b| catalog_file::frequency(b.value)),
-            name,
-        })
+        let quantity = self.optional_licenses(quantity)?;
+        Some(CartLine { offer: offer?, quantity, billing: billing.as_ref().map(|b| catalog_file::frequency(b.value)), name })
+    }
+
+    /// A license count as written. A fraction is not a mistake in the file but a purchase
+    /// the engine refuses (BUY-QUANTITY); a count that is not a number, or does not fit, is.
+    fn licenses(&mut self, text: &Located<DecimalText>) -> Option<Licenses> {
+        match Decimal::parse(&text.value.0) {
+            Ok(decimal) if decimal.scale == 0 && Licenses(decimal).whole().is_none() => {
+                self.builder.error_at(
+                    text,
+                    format!("the number {} is out of range", text.value.0),
+                    format!("a whole number from {} to {}", i64::MIN, i64::MAX),
+                );
+                None
+            }
+            Ok(decimal) => Some(Licenses(decimal)),
+            Err(_) => {
+                self.builder.error_at(text, format!("`{}` is not a number of licenses", text.value.0), "a whole number of licenses, e.g. 10");
+                None
+            }
+        }
+    }
+
+    /// [`Self::licenses`] of an optional count: `None` when the count is a mistake.
+    fn optional_licenses(&mut self, text: &Option<Located<DecimalText>>) -> Option<Option<Licenses>> {
+        match text {
+            None => Some(None),
+            Some(text) => self.licenses(text).map(Some),
+        }
     }
 
     fn action(&mut self, index: usize, step: &StepSection) -> Option<Action> {
@@ -903,11 +927,13 @@ impl<'b, 'a> Context<'b, 'a> {
             let base = self.subscription(&addon.base);
             let offer = self.offer(&addon.offer);
             let name = self.define(&addon.name, index);
-            return Some(Action::BuyAddon { base: base?, offer: offer?, quantity: addon.quantity.as_ref().map(|q| q.value), name });
+            let quantity = self.optional_licenses(&addon.quantity)?;
+            return Some(Action::BuyAddon { base: base?, offer: offer?, quantity, name });
         }
         if let Some(set) = &step.set_quantity {
             let subscription = self.subscription(&set.subscription)?;
-            return Some(Action::SetQuantity { subscription, quantity: set.quantity.value });
+            let quantity = self.licenses(&set.quantity);
+            return Some(Action::SetQuantity { subscription, quantity: quantity? });
         }
         if let Some(suspend) = &step.suspend {
             let (name, reason) = match &suspend.value {
@@ -939,7 +965,7 @@ impl<'b, 'a> Context<'b, 'a> {
             let (name, quantity, billing) = match &convert.value {
                 NameOr::Name(name) => (Located { value: name.clone(), position: convert.position, width: convert.width }, None, None),
                 NameOr::Full(full) => {
-                    (full.subscription.clone(), full.quantity.as_ref().map(|q| q.value), full.billing.as_ref().map(|b| catalog_file::frequency(b.value)))
+                    (full.subscription.clone(), self.optional_licenses(&full.quantity)?, full.billing.as_ref().map(|b| catalog_file::frequency(b.value)))
                 }
             };
             return Some(Action::ConvertTrial { subscription: self.subscription(&name)?, quantity, billing });

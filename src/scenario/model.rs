@@ -212,7 +212,8 @@ pub struct AddToCartAction {
     /// A cart name; default: the customer's current cart.
     pub cart: Option<Located<String>>,
     pub offer: Located<String>,
-    pub quantity: Option<Located<i64>>,
+    /// Licenses (BUY-QUANTITY refuses a fraction, as it refuses a count out of bounds).
+    pub quantity: Option<Located<DecimalText>>,
     pub billing: Option<Located<FrequencyName>>,
     /// A handle for the subscription the line creates.
     pub name: Option<Located<String>>,
@@ -236,7 +237,8 @@ pub struct BuyAction {
 #[serde(deny_unknown_fields)]
 pub struct BuyItem {
     pub offer: Located<String>,
-    pub quantity: Option<Located<i64>>,
+    /// Licenses (BUY-QUANTITY refuses a fraction, as it refuses a count out of bounds).
+    pub quantity: Option<Located<DecimalText>>,
     pub billing: Option<Located<FrequencyName>>,
     pub name: Option<Located<String>>,
 }
@@ -247,7 +249,8 @@ pub struct BuyAddonAction {
     /// The base subscription.
     pub base: Located<String>,
     pub offer: Located<String>,
-    pub quantity: Option<Located<i64>>,
+    /// Licenses (BUY-QUANTITY refuses a fraction, as it refuses a count out of bounds).
+    pub quantity: Option<Located<DecimalText>>,
     pub name: Option<Located<String>>,
 }
 
@@ -255,7 +258,7 @@ pub struct BuyAddonAction {
 #[serde(deny_unknown_fields)]
 pub struct SetQuantityAction {
     pub subscription: Located<String>,
-    pub quantity: Located<i64>,
+    pub quantity: Located<DecimalText>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -285,7 +288,7 @@ pub struct SetAutoRenewAction {
 pub struct ConvertTrialAction {
     pub subscription: Located<String>,
     /// Paid licenses; default the trial's (25).
-    pub quantity: Option<Located<i64>>,
+    pub quantity: Option<Located<DecimalText>>,
     pub billing: Option<Located<FrequencyName>>,
 }
 
