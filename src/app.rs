@@ -185,57 +185,60 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
     bar
 }
 
-fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
-    let jobs = jobs_or_default(args.jobs);
-    // Output places that cannot work are found before any work, not after the reports.
+/// What stops `run`'s outputs (the reports, the JUnit file, pending snapshots) from being
+/// written where the command line says, or would make them replace something they must not.
+fn output_places_problem(args: &RunArgs, in_ci: bool) -> Option<String> {
     if let Some(junit) = args.junit.as_ref().filter(|junit| junit.is_dir()) {
-        return usage_error(&format!("--junit {}: is a folder; expected a file name, e.g. junit.xml", display_path(junit)));
+        return Some(format!("--junit {}: is a folder; expected a file name, e.g. junit.xml", display_path(junit)));
     }
     if args.out.exists() && !args.out.is_dir() {
-        return usage_error(&format!("--out {}: is a file; expected a folder for the reports", display_path(&args.out)));
+        return Some(format!("--out {}: is a file; expected a folder for the reports", display_path(&args.out)));
     }
     if let Some(snapshots) = args.snapshots.as_ref().filter(|folder| folder.exists() && !folder.is_dir()) {
-        return usage_error(&format!("--snapshots {}: is a file; expected the folder of snapshots", display_path(snapshots)));
+        return Some(format!("--snapshots {}: is a file; expected the folder of snapshots", display_path(snapshots)));
     }
     for (flag, path) in [("--out", Some(&args.out)), ("--junit", args.junit.as_ref()), ("--snapshots", args.snapshots.as_ref())] {
         if let Some(message) = path.and_then(|path| file_in_the_way(flag, path)) {
-            return usage_error(&message);
+            return Some(message);
         }
     }
     if let Some(message) = folder_not_writable("--out", &args.out, &args.out) {
-        return usage_error(&message);
+        return Some(message);
     }
     if let Some(junit) = args.junit.as_ref().filter(|junit| !AtomicFile::writes_directly(junit))
         && let Some(message) = folder_not_writable("--junit", junit, junit.parent().unwrap_or(Path::new("")))
     {
+        return Some(message);
+    }
+    if let Some(junit) = &args.junit {
+        // `--junit scenarios/x.yaml` would replace a scenario (or a catalog) with XML, also
+        // through a link; `--junit reports/summary.csv` a report of this very run.
+        let target = std::fs::canonicalize(junit).unwrap_or_else(|_| junit.clone());
+        if crate::suite::has_scenario_extension(junit) || crate::suite::has_scenario_extension(&target) {
+            return Some(format!("--junit {}: is a YAML file; the JUnit report would replace it (give an .xml name, e.g. junit.xml)", display_path(junit)));
+        }
+        let resolved = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.components().collect());
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let is_report = target.file_name().is_some_and(|name| crate::report::csv_reports::FILES.iter().any(|report| name == *report));
+        if is_report && resolved(parent) == resolved(&args.out) {
+            return Some(format!("--junit {}: is one of the reports this run writes to {}", display_path(junit), display_path(&args.out)));
+        }
+    }
+    // Pending snapshots are written only outside CI.
+    args.snapshots.as_ref().filter(|_| !in_ci).and_then(|folder| folder_not_writable("--snapshots", folder, folder))
+}
+
+fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
+    let jobs = jobs_or_default(args.jobs);
+    let in_ci = in_ci();
+    // Output places that cannot work are found before any work, not after the reports.
+    if let Some(message) = output_places_problem(args, in_ci) {
         return usage_error(&message);
     }
     let files = match discover_at_least_one(&args.paths) {
         Ok(files) => files,
         Err(message) => return usage_error(&message),
     };
-    if let Some(junit) = &args.junit {
-        // `--junit scenarios/x.yaml` would replace a scenario (or a catalog) with XML, also
-        // through a link; `--junit reports/summary.csv` a report of this very run.
-        let target = std::fs::canonicalize(junit).unwrap_or_else(|_| junit.clone());
-        if crate::suite::has_scenario_extension(junit) || crate::suite::has_scenario_extension(&target) {
-            return usage_error(&format!(
-                "--junit {}: is a YAML file; the JUnit report would replace it (give an .xml name, e.g. junit.xml)",
-                display_path(junit)
-            ));
-        }
-        let resolved = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.components().collect());
-        let same_folder = |a: &Path, b: &Path| resolved(a) == resolved(b);
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let is_report = target.file_name().is_some_and(|name| crate::report::csv_reports::FILES.iter().any(|report| name == *report));
-        if is_report && same_folder(parent, &args.out) {
-            return usage_error(&format!("--junit {}: is one of the reports this run writes to {}", display_path(junit), display_path(&args.out)));
-        }
-    }
-    let in_ci = in_ci();
-    if let Some(message) = args.snapshots.as_ref().filter(|_| !in_ci).and_then(|folder| folder_not_writable("--snapshots", folder, folder)) {
-        return usage_error(&message);
-    }
     let options = SuiteOptions {
         snapshots: args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder),
         compare_snapshots: true,
