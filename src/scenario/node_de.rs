@@ -139,6 +139,8 @@ impl DecodeError {
 
     pub fn message(&self) -> String {
         match &self.kind {
+            // A key that is a list or a mapping (`? [a, b]`) has no text to show.
+            DecodeErrorKind::UnknownKey { key, context, .. } if key.is_empty() => format!("a key that is not a plain name{context}"),
             DecodeErrorKind::UnknownKey { key, context, .. } => format!("unknown key `{key}`{context}"),
             DecodeErrorKind::UnknownVariant { variant, .. } => format!("`{variant}` is not a valid value here"),
             DecodeErrorKind::InvalidType { found, .. } => format!("found {found}"),
