@@ -8,7 +8,7 @@ use crate::cli::{AcceptArgs, Cli, ColorChoice, Command, ExplainArgs, PoliciesArg
 use crate::engine::Limits;
 use crate::outcome::record_scenario;
 use crate::report::csv_reports::stage_reports;
-use crate::report::{AtomicFile, junit::junit_xml};
+use crate::report::{AtomicFile, commit_all, junit::junit_xml};
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, load_scenario};
 use crate::snapshot::{Comparison, Pending, SnapshotRoot, accept_one, snapshot_path};
@@ -244,7 +244,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         compare_snapshots: true,
         require_snapshots,
         write_pending: !in_ci,
-        limits: Limits { max_events: args.max_events, ..Limits::default() },
+        limits: Limits { max_events: args.max_events },
         load: LoadOptions::default(),
         tags: args.tags.clone(),
     };
@@ -264,25 +264,21 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         print_run(&mut stdout, run, args.quiet, out, err);
     }
     warn_unreferenced_snapshots(&mut stdout, &args.paths, &files, &options.snapshots, out);
-    let (mut exit, mut report_error) = (EXIT_OK, None);
+    let mut exit = EXIT_OK;
     // The reports and the JUnit file are one set: each is written in full beside its place
     // first, and only when all of them could be written does any replace the old one.
-    let staged_reports = stage_reports(&args.out, &runs).map_err(|error| format!("cannot write the reports to {}: {error}", display_path(&args.out)));
-    let staged_junit = args.junit.as_ref().map(|junit| stage_junit(junit, &runs).map_err(|error| format!("cannot write {}: {error}", display_path(junit))));
-    let mut reports_written = false;
-    match (staged_reports, staged_junit.transpose()) {
-        (Ok(reports), Ok(junit)) => {
-            let committed = reports
-                .commit()
-                .map_err(|error| format!("cannot write the reports to {}: {error}", display_path(&args.out)))
-                .and_then(|_| junit.map_or(Ok(()), |junit| junit.commit().map_err(|error| format!("cannot write the JUnit file: {error}"))));
-            match committed {
-                Ok(()) => reports_written = true,
-                Err(message) => report_error = Some(message),
+    let staged =
+        stage_reports(&args.out, &runs).map_err(|error| format!("cannot write the reports to {}: {error}", display_path(&args.out))).and_then(|mut files| {
+            if let Some(junit) = &args.junit {
+                files.push(stage_junit(junit, &runs).map_err(|error| format!("cannot write {}: {error}", display_path(junit)))?);
             }
-        }
-        (Err(message), _) | (_, Err(message)) => report_error = Some(format!("{message}; no report was replaced")),
-    }
+            Ok(files)
+        });
+    let committed = staged
+        .map_err(|message| format!("{message}; no report was replaced"))
+        .and_then(|files| commit_all(files).map_err(|error| format!("cannot write the reports to {}: {error}", display_path(&args.out))));
+    let reports_written = committed.is_ok();
+    let mut report_error = committed.err();
     let unkept_snapshots = runs.iter().filter(|r| matches!(r.snapshot.as_ref().and_then(Comparison::pending), Some(Pending::Failed(_)))).count();
     if unkept_snapshots > 0 && report_error.is_none() {
         report_error = Some(format!("{} could not be written (see above)", plural(unkept_snapshots, "pending snapshot")));
@@ -556,7 +552,7 @@ fn explain(args: &ExplainArgs, out: Style, err: Style) -> u8 {
             return usage_error(&format!("the population has customers 0 to {}", population.customers - 1));
         }
         // The generated customer as a scenario of its own: no expectations, one step each.
-        loaded.script = match population.customer_script(&loaded.script, index, Limits { max_events: args.max_events, ..Limits::default() }) {
+        loaded.script = match population.customer_script(&loaded.script, index, Limits { max_events: args.max_events }) {
             Ok(script) => script,
             Err(error) => {
                 eprint!("{}", err.red(&crate::suite::runtime_error(&loaded, &error).render()));
@@ -566,7 +562,7 @@ fn explain(args: &ExplainArgs, out: Style, err: Style) -> u8 {
         loaded.title = format!("{}: customer {index} of the population", loaded.title);
         loaded.expectations = loaded.script.steps.iter().map(|_| crate::expect::StepExpectations::default()).collect();
     }
-    let outcome = match crate::outcome::record_scenario(&loaded, Limits { max_events: args.max_events, ..Limits::default() }) {
+    let outcome = match crate::outcome::record_scenario(&loaded, Limits { max_events: args.max_events }) {
         Ok(outcome) => outcome,
         Err(error) => {
             eprint!("{}", err.red(&crate::suite::runtime_error(&loaded, &error).render()));

@@ -30,6 +30,11 @@ pub struct Recorder {
     pub byte_budget: u64,
 }
 
+/// How much memory one scenario's recorded outcome may use before its run is stopped. It does
+/// not depend on how many runs go at once: whether a scenario is valid must not depend on
+/// `--jobs` or the machine.
+pub const RECORD_BUDGET_BYTES: u64 = 512 * 1024 * 1024;
+
 /// The state after a step, for evaluating its checks.
 #[derive(Clone, Debug)]
 pub struct Checkpoint {
@@ -95,7 +100,7 @@ pub fn record_scenario(loaded: &crate::scenario::load::LoadedScenario, limits: L
 
 /// Runs a script with a recorder and assembles the outcome.
 pub fn record(title: &str, script: Script, step_lines: &[u32], checkpoints: std::collections::BTreeSet<usize>, limits: Limits) -> Result<Outcome, EngineError> {
-    let recorder = Recorder { checkpoints, byte_budget: limits.record_bytes, ..Recorder::default() };
+    let recorder = Recorder { checkpoints, byte_budget: RECORD_BUDGET_BYTES, ..Recorder::default() };
     let FinalState { observer, subscriptions, handles, rule_hits, end, not_invoiced } = crate::engine::run(&script, recorder, limits)?;
     let steps = script
         .steps

@@ -46,7 +46,7 @@ fn exercise(path: &Path, bytes: Vec<u8>) {
     };
     match load_scenario_text(path, "fuzzed.yaml", &text, &LoadOptions::default()) {
         Ok(loaded) => {
-            let limits = Limits { max_events: 200_000, ..Limits::default() };
+            let limits = Limits { max_events: 200_000 };
             // Ok or a reported engine error (too many events, overflow): never a panic.
             let _ = record_scenario(&loaded, limits);
         }

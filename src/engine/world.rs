@@ -44,19 +44,11 @@ struct Due {
 pub struct Limits {
     /// The most events one run (one world) may produce.
     pub max_events: u64,
-    /// About how many bytes a run's recorded outcome (a scenario's events, lines and
-    /// checkpoints) may hold.
-    pub record_bytes: u64,
 }
-
-/// How much memory one run's recorded outcome may use before the run is stopped. It does
-/// not depend on how many runs go at once: whether a scenario is valid must not depend on
-/// `--jobs` or the machine.
-pub const RECORD_BYTES_PER_RUN: u64 = 512 * 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_events: 20_000_000, record_bytes: RECORD_BYTES_PER_RUN }
+        Limits { max_events: 20_000_000 }
     }
 }
 

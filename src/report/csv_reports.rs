@@ -2,11 +2,11 @@
 //! RFC 4180 quoting, rows in scenario order then each file's own stable order. Each file is
 //! written row by row and put in place only when complete.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::engine::rules::Rule;
 use crate::outcome::{EVENT_COLUMNS, LINE_COLUMNS, Row, SUBSCRIPTION_COLUMNS};
-use crate::report::{AtomicFile, CsvFile};
+use crate::report::{AtomicFile, CsvFile, commit_all};
 use crate::suite::{ScenarioRun, Status};
 
 /// Columns whose cells are numbers: never neutralized, so spreadsheets keep them numeric.
@@ -29,28 +29,13 @@ fn create(folder: &Path, name: &str, header: Vec<&'static str>) -> std::io::Resu
 }
 
 /// Writes every report into `folder`. Each file is complete or absent.
-pub fn write_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec<PathBuf>> {
-    stage_reports(folder, runs)?.commit()
+pub fn write_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<()> {
+    commit_all(stage_reports(folder, runs)?)
 }
 
-/// The six report files, complete but not yet in place: either all of them replace the old
-/// ones ([`StagedReports::commit`]) or, dropped, none does.
-pub struct StagedReports {
-    folder: PathBuf,
-    files: Vec<AtomicFile>,
-}
-
-impl StagedReports {
-    pub fn commit(self) -> std::io::Result<Vec<PathBuf>> {
-        for file in self.files {
-            file.commit()?;
-        }
-        Ok(FILES.iter().map(|name| self.folder.join(name)).collect())
-    }
-}
-
-/// Writes the six reports beside their final names without replacing anything yet.
-pub fn stage_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<StagedReports> {
+/// The six reports, written beside their final names without replacing anything yet (see
+/// [`commit_all`]).
+pub fn stage_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec<AtomicFile>> {
     std::fs::create_dir_all(folder)?;
     // The six files are a set: a place that cannot take one of them is found before any of
     // them is replaced.
@@ -107,7 +92,7 @@ pub fn stage_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Sta
     for file in [summary, events, subscriptions, invoices, lines, rules] {
         files.push(file.finish()?);
     }
-    Ok(StagedReports { folder: folder.to_path_buf(), files })
+    Ok(files)
 }
 
 fn summary_row(run: &ScenarioRun) -> Row {

@@ -15,6 +15,8 @@ use std::path::Path;
 /// named pipe, a device) is written to directly, as there is nothing to keep whole.
 pub struct AtomicFile {
     target: Target,
+    /// [`AtomicFile::make_ready`] has run and nothing was written since: committing only renames.
+    ready: bool,
 }
 
 enum Target {
@@ -26,7 +28,7 @@ impl AtomicFile {
     pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
         if AtomicFile::writes_directly(path) {
             let file = std::fs::OpenOptions::new().write(true).open(path)?;
-            return Ok(AtomicFile { target: Target::Direct(file) });
+            return Ok(AtomicFile { target: Target::Direct(file), ready: false });
         }
         let path = if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
             std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
@@ -38,10 +40,11 @@ impl AtomicFile {
             _ => Path::new("."),
         };
         let temporary = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?;
-        Ok(AtomicFile { target: Target::Replace { path, temporary } })
+        Ok(AtomicFile { target: Target::Replace { path, temporary }, ready: false })
     }
 
     pub fn file(&mut self) -> &mut std::fs::File {
+        self.ready = false;
         match &mut self.target {
             Target::Replace { temporary, .. } => temporary.as_file_mut(),
             Target::Direct(file) => file,
@@ -52,6 +55,7 @@ impl AtomicFile {
     /// permissions set. Done for every file of a set before any of them is committed, so that
     /// committing a set is only renames.
     pub fn make_ready(&mut self) -> std::io::Result<()> {
+        self.ready = true;
         match &mut self.target {
             Target::Direct(file) => file.flush(),
             Target::Replace { temporary, .. } => {
@@ -70,7 +74,9 @@ impl AtomicFile {
     }
 
     pub fn commit(mut self) -> std::io::Result<()> {
-        self.make_ready()?;
+        if !self.ready {
+            self.make_ready()?;
+        }
         match self.target {
             Target::Replace { path, temporary } => temporary.persist(&path).map(|_| ()).map_err(|error| error.error),
             Target::Direct(_) => Ok(()),
@@ -82,6 +88,12 @@ impl AtomicFile {
     pub fn writes_directly(path: &Path) -> bool {
         std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir())
     }
+}
+
+/// Puts a set of staged files in place: only renames are left to do, so either every file of
+/// the set was written or (dropped before this) none replaced anything.
+pub fn commit_all(files: Vec<AtomicFile>) -> std::io::Result<()> {
+    files.into_iter().try_for_each(AtomicFile::commit)
 }
 
 /// Writes a whole file atomically (see [`AtomicFile`]).

@@ -147,7 +147,7 @@ impl Observer for MetricsObserver {
     }
 
     fn recorded_bytes_over_budget(&self) -> Option<u64> {
-        (self.kept_bytes > crate::engine::world::RECORD_BYTES_PER_RUN).then_some(self.kept_bytes)
+        (self.kept_bytes > crate::outcome::RECORD_BUDGET_BYTES).then_some(self.kept_bytes)
     }
 
     fn step_finished(&mut self, _step: usize, at: Instant, result: StepResult, _subscriptions: &[Subscription]) {

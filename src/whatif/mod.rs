@@ -21,7 +21,7 @@ use crate::engine::script::Script;
 use crate::engine::{EngineError, Limits, ScriptSteps, StepSource};
 use crate::outcome::line_cells;
 use crate::policy::{ParameterValue, Policy};
-use crate::report::{AtomicFile, stage};
+use crate::report::{AtomicFile, commit_all, stage};
 use crate::scenario::diagnostic::display_path;
 use crate::scenario::load::{LoadOptions, LoadedScenario, load_scenario};
 use crate::suite::discover_at_least_one;
@@ -287,7 +287,7 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         Err(message) => return usage_error(&message),
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("a thread pool");
-    let limits = Limits { max_events: args.max_events, ..Limits::default() };
+    let limits = Limits { max_events: args.max_events };
     // Load everything first: every input error of every file is reported before any work.
     // Each file is read once; only its policy differs from one variant to the next.
     let first = LoadOptions { policy: Some(variants[0].policy.clone()), sweep: variants[0].sweep.clone() };
@@ -371,9 +371,7 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         }
         Ok(files)
     });
-    let committed = staged
-        .map_err(|error| format!("{error}; no output was replaced"))
-        .and_then(|files| files.into_iter().try_for_each(|file| file.commit()).map_err(|error| error.to_string()));
+    let committed = staged.map_err(|error| format!("{error}; no output was replaced")).and_then(|files| commit_all(files).map_err(|error| error.to_string()));
     if let Err(error) = committed {
         eprintln!("{}", err.red(&format!("error: cannot write to {}: {error}", display_path(&args.out))));
         return EXIT_INVALID;
