@@ -3,30 +3,6 @@
 /// The candidate closest to `input` by edit distance, if it is close enough to be a likely
 /// typo (at most a third of the longer name, and at least one character in common).
 pub fn nearest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    by_spelling(input, candidates)
-}
-
-/// [`nearest`], or else the one candidate the input is the first part of (`deletion` for
-/// `deletion_date`): a name remembered by half. Only for the names a message suggests, never
-/// for deciding what a misspelt key stands in for.
-pub fn nearest_or_completion<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<&'a str> {
-    by_spelling(input, candidates.clone()).or_else(|| by_first_part(input, candidates))
-}
-
-fn by_first_part<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let lowered = input.to_ascii_lowercase();
-    if lowered.chars().count() < 4 {
-        return None;
-    }
-    let mut matching = candidates.into_iter().filter(|candidate| {
-        let candidate = candidate.to_ascii_lowercase();
-        candidate.len() > lowered.len() && candidate.starts_with(&lowered) && candidate[lowered.len()..].starts_with(['_', '-'])
-    });
-    let first = matching.next()?;
-    matching.next().is_none().then_some(first)
-}
-
-fn by_spelling<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lowered = input.to_ascii_lowercase();
     let mut best: Option<(usize, &'a str)> = None;
     for candidate in candidates {
@@ -41,6 +17,26 @@ fn by_spelling<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
         }
     }
     best.map(|(_, candidate)| candidate)
+}
+
+/// [`nearest`], or else the one candidate the input is the first part of (`deletion` for
+/// `deletion_date`): a name remembered by half. Only for the names a message suggests, never
+/// for deciding what a misspelt key stands in for.
+pub fn nearest_or_completion<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    nearest(input, candidates.clone()).or_else(|| by_first_part(input, candidates))
+}
+
+fn by_first_part<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lowered = input.to_ascii_lowercase();
+    if lowered.chars().count() < 4 {
+        return None;
+    }
+    let mut matching = candidates.into_iter().filter(|candidate| {
+        let candidate = candidate.to_ascii_lowercase();
+        candidate.len() > lowered.len() && candidate.starts_with(&lowered) && candidate[lowered.len()..].starts_with(['_', '-'])
+    });
+    let first = matching.next()?;
+    matching.next().is_none().then_some(first)
 }
 
 #[cfg(test)]

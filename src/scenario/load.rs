@@ -381,7 +381,7 @@ impl<'b, 'a> Context<'b, 'a> {
                 (Instant::at_midnight(NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid")), false)
             }
         };
-        let billing_day_valid = (1..=28).contains(&head.partner.billing_day.value);
+        let billing_day_valid = BILLING_DAYS.contains(&head.partner.billing_day.value);
         let partner = build_partner(builder, &head.partner);
         let users = partner.users.iter().enumerate().map(|(i, u)| (u.handle.clone(), UserId(i as u32))).collect();
         Context {
@@ -1382,7 +1382,7 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
         );
     }
     let billing_day = section.billing_day.value;
-    if !(1..=28).contains(&billing_day) {
+    if !BILLING_DAYS.contains(&billing_day) {
         builder.error_at(&section.billing_day, format!("billing day {billing_day} is out of range"), "a day of month from 1 to 28");
     }
     if section.id.value.trim().is_empty() {
@@ -1417,8 +1417,11 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
                 .collect(),
         })
         .collect();
-    Partner { id: section.id.value.clone(), program, cloud, billing_day: billing_day.clamp(1, 28), users }
+    Partner { id: section.id.value.clone(), program, cloud, billing_day: billing_day.clamp(*BILLING_DAYS.start(), *BILLING_DAYS.end()), users }
 }
+
+/// The days of the month a partner's billing day may be (BILL-DATE): days every month has.
+const BILLING_DAYS: std::ops::RangeInclusive<u32> = 1..=28;
 
 /// When a step happens, and whether that is known: a step whose `at` is a reported mistake
 /// (or is relative to one) stands in at the previous instant, and its checks that depend on
