@@ -46,7 +46,8 @@ impl<O: Observer> World<'_, O> {
         let subscription = self.sub(id);
         match subscription.status {
             Status::Deleted => return Ok(self.refuse_deleted(ACTION, id)),
-            Status::Expired | Status::Disabled => return Ok(self.refuse_not_live(ACTION, id, Rule::QtyChange)),
+            // An expired or disabled subscription is past its term, so past any window too.
+            Status::Expired | Status::Disabled => return Ok(self.refuse_not_live(ACTION, id, Rule::CancelAfterWindow)),
             Status::Active | Status::Suspended => {}
         }
         let offer = self.offer(subscription.offer);
