@@ -9,7 +9,7 @@ use crate::engine::script::SubscriptionRef;
 use crate::engine::state::Status;
 use crate::engine::time::{Duration, Instant, format_date};
 use crate::engine::world::World;
-use crate::policy::{CancelRefund, CancelScope, Permission, PostWindowCancel, WindowStart};
+use crate::policy::{CancelRefund, CancelScope, NotRenewedAtTermEnd, Permission, PostWindowCancel, WindowStart};
 
 /// A subscription's cancellation window (CANCEL-WINDOW): `[opened, end)`.
 pub(crate) struct CancelWindow {
@@ -44,23 +44,29 @@ impl<O: Observer> World<'_, O> {
         };
         let subject = Subject::Subscription(id);
         let subscription = self.sub(id);
-        match subscription.status {
-            Status::Deleted => return Ok(self.refuse_deleted(ACTION, id)),
-            // An expired or disabled subscription is past its term, so past any window too.
-            Status::Expired | Status::Disabled => return Ok(self.refuse_not_live(ACTION, id, Rule::CancelAfterWindow)),
-            Status::Active | Status::Suspended => {}
+        if subscription.status == Status::Deleted {
+            return Ok(self.refuse_deleted(ACTION, id));
         }
         let offer = self.offer(subscription.offer);
+        // Whatever its state, a Microsoft subscription is never cancelled under csp-2020.
         if offer.is_microsoft() && self.policy.cancel_scope == CancelScope::Marketplace {
             return Ok(self.refuse(ACTION, subject, Code::CancelNotSupportedUseSuspend, Rule::CancelMicrosoft, |w| {
                 format!("{} is a Microsoft subscription: suspend it instead", w.label(id))
             }));
         }
+        if matches!(subscription.status, Status::Expired | Status::Disabled) {
+            // Past its term, so past any window too.
+            return Ok(self.refuse_not_live(ACTION, id, Rule::CancelAfterWindow));
+        }
         if subscription.in_trial() {
             let trial = subscription.trial.expect("in trial");
-            self.accept(ACTION, subject, Rule::TrialIsvCancel, |w| format!("{} cancelled during its free trial: nothing charged or credited", w.label(id)));
-            self.post_zero_line(id, trial.start, trial.end, LineKind::CancelCredit, Rule::TrialIsvCancel);
-            self.delete(id, Rule::TrialIsvCancel, "cancelled during its free trial");
+            // A free trial costs nothing to leave at any point of it (TRIAL-ISV-CANCEL); a
+            // Microsoft trial reaches here only under a policy that cancels Microsoft
+            // subscriptions (nce-2022), and its rule is its own (TRIAL-MS).
+            let rule = if trial.microsoft { Rule::TrialMs } else { Rule::TrialIsvCancel };
+            self.accept(ACTION, subject, rule, |w| format!("{} cancelled during its free trial: nothing charged or credited", w.label(id)));
+            self.post_zero_line(id, trial.start, trial.end, LineKind::CancelCredit, rule);
+            self.delete(id, rule, "cancelled during its free trial");
             return Ok(StepResult::default());
         }
         if offer.billing == BillingType::Usage {
@@ -116,7 +122,11 @@ impl<O: Observer> World<'_, O> {
                 });
                 self.done(EventKind::CancellationScheduled, subject, Rule::CancelAfterWindow, |w| {
                     let end = w.sub(id).schedule.map(|s| format_date(s.term_end())).unwrap_or_default();
-                    format!("{} stays {}, will not renew, nothing is credited; deleted on {end}", w.label(id), w.sub(id).status.name())
+                    let ending = match w.policy.term_end_not_renewed {
+                        NotRenewedAtTermEnd::Delete => "deleted",
+                        NotRenewedAtTermEnd::Expire => "expires",
+                    };
+                    format!("{} stays {}, will not renew, nothing is credited; {ending} on {end}", w.label(id), w.sub(id).status.name())
                 });
                 Ok(StepResult::default())
             }
