@@ -310,6 +310,9 @@ impl<O: Observer> World<'_, O> {
         subscription.schedule = Some(schedule);
         subscription.paid_since = Some(now);
         subscription.billing = Some(frequency);
+        // The paid purchase (a trial's conversion included) opens the window of a policy that
+        // counts it from the latest purchase, renewal or seat addition (nce-2022).
+        subscription.window_opened_at = now;
         self.schedule(schedule.term_end_at, DueKind::TermEnd, id.0);
         self.done(EventKind::TermStarted, Subject::Subscription(id), Rule::BuyTerm, |world| {
             let auto = if world.sub(id).auto_renew { "renews automatically" } else { "does not renew" };

@@ -40,14 +40,19 @@ impl<O: Observer> World<'_, O> {
             self.delete(id, Rule::AddonSuspendCascade, "its base's term ended without renewal");
             return Ok(());
         }
-        if subscription.cancel_scheduled {
-            self.delete(id, Rule::CancelAfterWindow, "the cancellation scheduled for the end of the term");
-        } else if !subscription.auto_renew {
+        if subscription.cancel_scheduled || !subscription.auto_renew {
+            // A scheduled cancellation ends the term the way auto-renew off does: deleted under
+            // csp-2020, expired first where the policy has an expired period.
+            let (rule, why) = if subscription.cancel_scheduled {
+                (Rule::CancelAfterWindow, "the cancellation scheduled for the end of the term")
+            } else {
+                (Rule::RenewTerm, "its term ended and auto-renew is off")
+            };
             match self.policy.term_end_not_renewed {
-                NotRenewedAtTermEnd::Delete => self.delete(id, Rule::RenewTerm, "its term ended and auto-renew is off"),
+                NotRenewedAtTermEnd::Delete => self.delete(id, rule, why),
                 NotRenewedAtTermEnd::Expire => {
                     self.sub_mut(id).expired_at_term_end = true;
-                    self.end_in_phase(id, Status::Expired, self.policy.expired_days, Rule::RenewTerm)?;
+                    self.end_in_phase(id, Status::Expired, self.policy.expired_days, rule)?;
                 }
             }
         } else {
