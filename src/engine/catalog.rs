@@ -143,6 +143,9 @@ pub struct Limit {
     pub kind: LimitKind,
 }
 
+/// The longest free trial an offer or a policy may give: ten years is already no trial.
+pub const MAX_TRIAL_DAYS: u32 = 3650;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrialSpec {
     pub days: Option<u32>,

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::catalog::MAX_TRIAL_DAYS;
 use crate::engine::money::Rounding;
 use crate::engine::time::Duration;
 
@@ -253,6 +254,15 @@ fn parse_days(value: &ParameterValue) -> Result<u32, String> {
         .ok_or_else(|| format!("`{written}` is not a number of days (0 to 100000, written 90 or 90d: this parameter counts whole days)"))
 }
 
+/// A trial lasts at least a day, as an offer's own `trial: {days}` must (catalog rule).
+fn parse_trial_days(value: &ParameterValue) -> Result<u32, String> {
+    let days = parse_days(value)?;
+    if !(1..=MAX_TRIAL_DAYS).contains(&days) {
+        return Err(format!("a trial must last 1 to {MAX_TRIAL_DAYS} days, not {days}"));
+    }
+    Ok(days)
+}
+
 fn parse_licenses(value: &ParameterValue) -> Result<u32, String> {
     let text = value.text()?;
     text.parse::<u32>().ok().filter(|count| (1..=10_000).contains(count)).ok_or_else(|| format!("`{text}` is not a number of licenses (1 to 10000)"))
@@ -464,7 +474,7 @@ pub static PARAMETERS: &[Parameter] = &[
         doc: "length of an ISV free trial when the offer does not say (TRIAL-ISV-AUTO)",
         expected: "a number of days",
         apply: |p, v| {
-            p.isv_trial_days = parse_days(v)?.max(1);
+            p.isv_trial_days = parse_trial_days(v)?;
             Ok(())
         },
         show: |p| p.isv_trial_days.to_string(),
@@ -474,7 +484,7 @@ pub static PARAMETERS: &[Parameter] = &[
         doc: "length of a Microsoft trial when the offer does not say (TRIAL-MS)",
         expected: "a number of days",
         apply: |p, v| {
-            p.microsoft_trial_days = parse_days(v)?.max(1);
+            p.microsoft_trial_days = parse_trial_days(v)?;
             Ok(())
         },
         show: |p| p.microsoft_trial_days.to_string(),

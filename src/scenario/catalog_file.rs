@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::engine::catalog::{BillingType, Catalog, Category, Country, Frequency, IsvTerms, Limit, LimitKind, Offer, OfferId, Segment, Term, TrialSpec};
+use crate::engine::catalog::{
+    BillingType, Catalog, Category, Country, Frequency, IsvTerms, Limit, LimitKind, MAX_TRIAL_DAYS, Offer, OfferId, Segment, Term, TrialSpec,
+};
 use crate::engine::money::Money;
 use crate::scenario::builder::{Builder, with_placeholders};
 use crate::scenario::countries;
@@ -249,8 +251,8 @@ fn build_offer(builder: &mut Builder, section: &Located<OfferSection>, lookup: &
         );
     }
     let trial = section.trial.as_ref().map(|trial| {
-        if trial.days.as_ref().is_some_and(|d| d.value == 0 || d.value > 3650) {
-            builder.error_at(trial.days.as_ref().expect("checked"), "a trial must last 1 to 3650 days", "a number of days");
+        if trial.days.as_ref().is_some_and(|d| d.value == 0 || d.value > MAX_TRIAL_DAYS) {
+            builder.error_at(trial.days.as_ref().expect("checked"), format!("a trial must last 1 to {MAX_TRIAL_DAYS} days"), "a number of days");
         }
         if let Some(licenses) = &trial.licenses
             && i64::from(licenses.value) > MAX_QUANTITY
