@@ -95,6 +95,11 @@ fn nce_2022_keeps_billing_a_suspended_subscription_until_its_term_ends() {
     assert_eq!(metrics.credited(), 0, "nce-2022 gives no suspension credit");
     assert_eq!(metrics.active_at_end, 0, "suspended (or disabled at term end), never active");
     assert_eq!(metrics.deleted_at_end, 0, "nce-2022 deletes 120 days after the term ends");
+    // A term that ends by the horizon while suspended ends disabled; the others are still
+    // suspended. Every subscription is in one of the two.
+    let disabled = customers(&loaded).iter().filter(|(bought, _, _)| plus_months(*bought, 12) <= horizon).count() as u64;
+    assert!(disabled > 0 && disabled < 300, "both ends: {disabled}");
+    assert_eq!((metrics.disabled_at_end, metrics.suspended_at_end, metrics.expired_at_end), (disabled, 300 - disabled, 0));
     assert_eq!(metrics.refused(), 0);
 }
 
@@ -167,6 +172,28 @@ fn a_refused_cancellation_is_followed_by_what_the_policy_allows() {
     assert!(in_window > 0 && late > 0, "both sides of the window: {in_window} and {late}");
     let metrics = simulate(&nce, Limits::default(), &indicatif::ProgressBar::hidden(), None).unwrap();
     assert_eq!((metrics.refused(), metrics.active_at_end, metrics.deleted_at_end), (late, late_and_active, in_window));
+    // Refused late, auto-renew off, and a term that ended by the horizon: expired.
+    assert_eq!((metrics.expired_at_end, metrics.suspended_at_end, metrics.disabled_at_end), (late - late_and_active, 0, 0));
+}
+
+#[test]
+fn amounts_of_different_currencies_are_totalled_apart() {
+    let out = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = [root.join("scenarios/quantity-change-proration.yaml"), root.join("scenarios/billing/currency-without-cents.yaml")];
+    let output =
+        std::process::Command::new(env!("CARGO_BIN_EXE_cspsim")).args(["whatif", "--out", out.path().to_str().unwrap()]).args(&files).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = std::fs::read_to_string(out.path().join("whatif.csv")).unwrap();
+    let billed = |scenario: &str| -> String {
+        let prefix = format!("{scenario},billed,");
+        summary.lines().find_map(|line| line.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {prefix} row in\n{summary}")).to_string()
+    };
+    assert_eq!(billed("(all USD)"), billed("quantity-change-proration.yaml"));
+    assert_eq!(billed("(all JPY)"), billed("currency-without-cents.yaml"));
+    assert!(!summary.contains("(all),"), "no total adds yen to dollars:\n{summary}");
+    let svg = std::fs::read_to_string(out.path().join("whatif.svg")).unwrap();
+    assert!(svg.contains("net billing (JPY)") && svg.contains("net billing (USD)"), "one panel per currency");
 }
 
 #[test]

@@ -25,6 +25,11 @@ pub struct Metrics {
     /// One entry per calendar month from `first_month` on.
     pub months: Vec<Month>,
     pub active_at_end: u64,
+    pub suspended_at_end: u64,
+    /// A Microsoft trial not converted in time, or (nce-2022) a term that ended without renewal.
+    pub expired_at_end: u64,
+    /// nce-2022: after the expired period, or a term that ended while suspended.
+    pub disabled_at_end: u64,
     pub deleted_at_end: u64,
     pub subscriptions: u64,
     pub customers: u64,
@@ -52,6 +57,9 @@ impl Metrics {
             mine.refused += theirs.refused;
         }
         self.active_at_end += other.active_at_end;
+        self.suspended_at_end += other.suspended_at_end;
+        self.expired_at_end += other.expired_at_end;
+        self.disabled_at_end += other.disabled_at_end;
         self.deleted_at_end += other.deleted_at_end;
         self.subscriptions += other.subscriptions;
         self.customers += other.customers;
@@ -81,8 +89,16 @@ impl Metrics {
     /// Adds the final state of one run.
     pub fn add_final_state(&mut self, subscriptions: &[Subscription]) {
         self.subscriptions += subscriptions.len() as u64;
-        self.active_at_end += subscriptions.iter().filter(|s| s.status == Status::Active).count() as u64;
-        self.deleted_at_end += subscriptions.iter().filter(|s| s.status == Status::Deleted).count() as u64;
+        for subscription in subscriptions {
+            let count = match subscription.status {
+                Status::Active => &mut self.active_at_end,
+                Status::Suspended => &mut self.suspended_at_end,
+                Status::Expired => &mut self.expired_at_end,
+                Status::Disabled => &mut self.disabled_at_end,
+                Status::Deleted => &mut self.deleted_at_end,
+            };
+            *count += 1;
+        }
     }
 }
 

@@ -223,10 +223,14 @@ pub fn simulate(loaded: &LoadedScenario, limits: Limits, progress: &indicatif::P
 
 struct ScenarioComparison {
     display: String,
+    /// The currency of the scenario's catalog: totals add only amounts of one currency.
+    currency: String,
     results: Vec<Metrics>,
 }
 
-const METRICS: [&str; 6] = ["billed", "credited", "net", "active_at_end", "deleted_at_end", "refused_actions"];
+/// Every subscription is counted in exactly one of the `*_at_end` metrics.
+const METRICS: [&str; 9] =
+    ["billed", "credited", "net", "active_at_end", "suspended_at_end", "expired_at_end", "disabled_at_end", "deleted_at_end", "refused_actions"];
 
 /// The metrics counted month by month: name, the value of one month, whether it is money.
 /// A run's total of each is the sum of its months.
@@ -244,6 +248,9 @@ fn metric_value(metrics: &Metrics, metric: &str) -> (i128, bool) {
     }
     match metric {
         "active_at_end" => (i128::from(metrics.active_at_end), false),
+        "suspended_at_end" => (i128::from(metrics.suspended_at_end), false),
+        "expired_at_end" => (i128::from(metrics.expired_at_end), false),
+        "disabled_at_end" => (i128::from(metrics.disabled_at_end), false),
         "deleted_at_end" => (i128::from(metrics.deleted_at_end), false),
         _ => unreachable!("a known metric"),
     }
@@ -317,8 +324,10 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut comparisons: Vec<ScenarioComparison> =
-        scenarios.iter().map(|scenario| ScenarioComparison { display: scenario.display.clone(), results: Vec::new() }).collect();
+    let mut comparisons: Vec<ScenarioComparison> = scenarios
+        .iter()
+        .map(|scenario| ScenarioComparison { display: scenario.display.clone(), currency: scenario.script.catalog.currency.clone(), results: Vec::new() })
+        .collect();
     let mut detail = match args.detail.then(|| DetailFile::create(&args.out)).transpose() {
         Ok(detail) => detail,
         Err(error) => {
@@ -404,14 +413,24 @@ fn month_span(results: &[Metrics]) -> Option<(i32, i32)> {
     Some((spans.iter().map(|s| s.0).min()?, spans.iter().map(|s| s.1).max()?))
 }
 
-fn total(comparisons: &[ScenarioComparison], variants: usize) -> Vec<Metrics> {
-    let mut totals = vec![Metrics::default(); variants];
+/// The `(all)` totals, one per currency (named `(all USD)`, `(all JPY)` when there are
+/// several): yen and dollars do not add up.
+fn totals_by_currency(comparisons: &[ScenarioComparison], variants: usize) -> Vec<(String, String, Vec<Metrics>)> {
+    let mut totals: std::collections::BTreeMap<&str, Vec<Metrics>> = std::collections::BTreeMap::new();
     for comparison in comparisons {
-        for (sum, metrics) in totals.iter_mut().zip(&comparison.results) {
+        let sums = totals.entry(comparison.currency.as_str()).or_insert_with(|| vec![Metrics::default(); variants]);
+        for (sum, metrics) in sums.iter_mut().zip(&comparison.results) {
             sum.add(metrics);
         }
     }
+    let several = totals.len() > 1;
     totals
+        .into_iter()
+        .map(|(currency, sums)| {
+            let label = if several { format!("(all {currency})") } else { "(all)".to_string() };
+            (label, currency.to_string(), sums)
+        })
+        .collect()
 }
 
 fn summary_table(labels: &[String], comparisons: &[ScenarioComparison]) -> String {
@@ -439,13 +458,16 @@ fn summary_table(labels: &[String], comparisons: &[ScenarioComparison]) -> Strin
 /// `whatif.csv`, `whatif_monthly.csv` and `whatif.svg`, written beside their places.
 fn stage_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioComparison]) -> std::io::Result<Vec<AtomicFile>> {
     std::fs::create_dir_all(folder)?;
-    let totals = total(comparisons, labels.len());
+    let totals = totals_by_currency(comparisons, labels.len());
     let mut header = vec!["scenario".to_string(), "metric".to_string()];
     header.extend(labels.iter().cloned());
     header.push("difference".to_string());
     let mut rows = Vec::new();
-    let groups: Vec<(&str, &[Metrics])> =
-        comparisons.iter().map(|c| (c.display.as_str(), c.results.as_slice())).chain(std::iter::once(("(all)", totals.as_slice()))).collect();
+    let groups: Vec<(&str, &[Metrics])> = comparisons
+        .iter()
+        .map(|c| (c.display.as_str(), c.results.as_slice()))
+        .chain(totals.iter().map(|(label, _, sums)| (label.as_str(), sums.as_slice())))
+        .collect();
     for (scenario, results) in &groups {
         for metric in METRICS {
             let values: Vec<(i128, bool)> = results.iter().map(|m| metric_value(m, metric)).collect();
@@ -475,16 +497,21 @@ fn stage_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
         }
     }
     let whatif_monthly = stage(&folder.join("whatif_monthly.csv"), &crate::report::csv_bytes(&monthly_header, &monthly, is_text_column))?;
-    let (first, last) = month_span(&totals).unwrap_or((0, -1));
-    let series: Vec<(String, Vec<i128>)> = labels
+    // One panel per currency, over the months any run spans.
+    let all_sums: Vec<Metrics> = totals.iter().flat_map(|(_, _, sums)| sums.iter().cloned()).collect();
+    let (first, last) = month_span(&all_sums).unwrap_or((0, -1));
+    let panels: Vec<chart::Panel> = totals
         .iter()
-        .zip(&totals)
-        .map(|(label, metrics)| {
-            let net = (first..=last).map(|month| metrics.month(month)).map(|m| m.billed + m.credited).collect();
-            (label.clone(), net)
+        .map(|(_, currency, sums)| chart::Panel {
+            currency: currency.clone(),
+            series: labels
+                .iter()
+                .zip(sums)
+                .map(|(label, metrics)| (label.clone(), (first..=last).map(|month| metrics.month(month)).map(|m| m.billed + m.credited).collect()))
+                .collect(),
         })
         .collect();
-    let svg = chart::net_billing_chart(&series, |index| month_label(first + index as i32));
+    let svg = chart::net_billing_chart(&panels, |index| month_label(first + index as i32));
     Ok(vec![whatif, whatif_monthly, stage(&folder.join("whatif.svg"), svg.as_bytes())?])
 }
 
