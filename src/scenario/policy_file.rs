@@ -9,19 +9,34 @@ use crate::scenario::diagnostic::Diagnostics;
 use crate::scenario::model::PolicyFile;
 use crate::scenario::source::{parse_mapping, read_text};
 
-/// Loads a policy file from disk.
+/// Loads a user's policy file from disk.
 pub fn load_policy_file(path: &Path) -> Result<Policy, Diagnostics> {
     let text = read_text(path)?;
-    load_policy_text(path, &text)
+    load_document(path, &text, true)
 }
 
-/// Loads a policy document from its text. `extends` may name a built-in policy.
+/// Loads a built-in policy document from its text. `extends` may name a built-in policy.
 pub fn load_policy_text(path: &Path, text: &str) -> Result<Policy, Diagnostics> {
+    load_document(path, text, false)
+}
+
+fn load_document(path: &Path, text: &str, users_own: bool) -> Result<Policy, Diagnostics> {
     let root = parse_mapping(path, text, "a policy", "`policy` and `parameters`")?;
     let mut builder = Builder::new(path, text);
     let Some(file) = builder.decode_recovering::<PolicyFile>(&root) else {
         return builder.finish(None);
     };
+    // The name heads the policy's column in every report: a user's policy must not pass for
+    // a built-in one, nor go unnamed.
+    if users_own && file.policy.value.trim().is_empty() {
+        builder.error_at(&file.policy, "a policy needs a name", "a name for the reports' columns, such as `csp-2020-72h`");
+    } else if users_own && builtin::find(&file.policy.value).is_some() {
+        builder.error_at(
+            &file.policy,
+            format!("`{}` is the name of a built-in policy; a policy file needs a name of its own", file.policy.value),
+            format!("another name, such as `{}-custom`", file.policy.value),
+        );
+    }
     let mut policy = match &file.extends {
         None => Policy::base(),
         Some(name) => {
@@ -40,4 +55,23 @@ pub fn load_policy_text(path: &Path, text: &str) -> Result<Policy, Diagnostics> 
         builder.apply_parameters(&mut policy, parameters.iter());
     }
     builder.finish(Some(policy))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn users_policy(text: &str) -> Result<Policy, String> {
+        load_document(Path::new("mine.yaml"), text, true).map_err(|diagnostics| diagnostics.render())
+    }
+
+    #[test]
+    fn a_users_policy_needs_a_name_of_its_own() {
+        let taken = users_policy("policy: nce-2022\nextends: csp-2020\n").unwrap_err();
+        assert!(taken.contains("`nce-2022` is the name of a built-in policy") && taken.contains("mine.yaml:1:9"), "{taken}");
+        let empty = users_policy("policy: \"\"\nextends: csp-2020\n").unwrap_err();
+        assert!(empty.contains("a policy needs a name"), "{empty}");
+        let own = users_policy("policy: nce-14d\nextends: nce-2022\nparameters: {cancel_window_monthly: 14d}\n").unwrap();
+        assert_eq!(own.name, "nce-14d");
+    }
 }
