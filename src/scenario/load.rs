@@ -94,6 +94,10 @@ pub fn load_scenario(path: &Path, display: &str, options: &LoadOptions) -> Resul
     load_scenario_text(path, display, &text, options)
 }
 
+/// A population's size and horizon (the JSON Schema says the same).
+pub const MAX_POPULATION_CUSTOMERS: i64 = 100_000_000;
+pub const MAX_POPULATION_MONTHS: i64 = 1200;
+
 const TOP_KEYS: &str = "`scenario`, `start`, `partner`, `catalog` and `steps`";
 
 pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &LoadOptions) -> Result<LoadedScenario, Diagnostics> {
@@ -455,12 +459,16 @@ impl<'b, 'a> Context<'b, 'a> {
     /// A population section, checked: weights, offers, quantities, rates, the acting user.
     fn population(&mut self, section: &Located<PopulationSection>) -> Option<PopulationSpec> {
         let mut ok = true;
-        if !(1..=100_000_000).contains(&section.customers.value) {
-            self.builder.error_at(&section.customers, format!("{} customers is out of range", section.customers.value), "1 to 100000000 customers");
+        if !(1..=MAX_POPULATION_CUSTOMERS).contains(&section.customers.value) {
+            self.builder.error_at(
+                &section.customers,
+                format!("{} customers is out of range", section.customers.value),
+                format!("1 to {MAX_POPULATION_CUSTOMERS} customers"),
+            );
             ok = false;
         }
-        if !(1..=1200).contains(&section.months.value) {
-            self.builder.error_at(&section.months, format!("{} months is out of range", section.months.value), "1 to 1200 months");
+        if !(1..=MAX_POPULATION_MONTHS).contains(&section.months.value) {
+            self.builder.error_at(&section.months, format!("{} months is out of range", section.months.value), format!("1 to {MAX_POPULATION_MONTHS} months"));
             ok = false;
         }
         let mut countries = Vec::new();
@@ -484,7 +492,8 @@ impl<'b, 'a> Context<'b, 'a> {
             ("segments", segments.iter().map(|(_, w)| u64::from(*w)).sum::<u64>(), first_segment.unwrap_or(section.position)),
             ("purchases", section.purchases.iter().map(|p| u64::from(p.weight.value)).sum::<u64>(), first_purchase.unwrap_or(section.position)),
         ] {
-            if total == 0 {
+            // No purchases at all is said once, below.
+            if total == 0 && !(what == "purchases" && section.purchases.is_empty()) {
                 self.builder.report(
                     Diagnostic::new(self.builder.file, at, format!("the weights of the population's {what} add up to 0"))
                         .expected("at least one weight above 0"),
@@ -502,12 +511,39 @@ impl<'b, 'a> Context<'b, 'a> {
             if catalog_offer.billing != BillingType::License {
                 self.builder.error_at(&purchase.offer, format!("`{}` is usage-based; populations buy license offers", purchase.offer.value), "a license offer");
                 ok = false;
+                continue;
             }
-            let (min, max) = match &purchase.quantity {
-                Some(q) => (q.min.as_ref().map_or(1, |m| m.value), q.max.as_ref().map_or(1, |m| m.value)),
-                None => (1, 1),
+            if let Some(never) = self.never_sold_to_population(catalog_offer, &countries, &segments) {
+                // Every purchase would be refused whatever the policy: a mistake, not a what-if.
+                self.builder.error_at(
+                    &purchase.offer,
+                    format!("no customer of this population can buy `{}`: {never}", purchase.offer.value),
+                    "an offer its customers can buy",
+                );
+                ok = false;
+            }
+            let trial_licenses = catalog_offer
+                .is_microsoft_trial()
+                .then(|| catalog_offer.trial.as_ref().and_then(|t| t.licenses).map_or(i64::from(self.policy.microsoft_trial_licenses), i64::from));
+            let (min, max) = match (&purchase.quantity, trial_licenses) {
+                (Some(q), _) => (q.min.as_ref().map_or(1, |m| m.value), q.max.as_ref().map_or(1, |m| m.value)),
+                // A Microsoft trial comes with its own licenses (TRIAL-MS).
+                (None, Some(licenses)) => (licenses, licenses),
+                (None, None) => (1, 1),
             };
-            if min < 1 || max < min || max > catalog_file::MAX_QUANTITY {
+            if let Some(licenses) = trial_licenses
+                && (min, max) != (licenses, licenses)
+            {
+                self.builder.report(
+                    Diagnostic::new(
+                        self.builder.file,
+                        purchase.quantity.as_ref().map_or(purchase.position, |q| q.position),
+                        format!("`{}` is a Microsoft trial of exactly {licenses} licenses (TRIAL-MS): every other quantity is refused", purchase.offer.value),
+                    )
+                    .expected(format!("no `quantity`, or {{min: {licenses}, max: {licenses}}}")),
+                );
+                ok = false;
+            } else if min < 1 || max < min || max > catalog_file::MAX_QUANTITY {
                 self.builder.report(
                     Diagnostic::new(self.builder.file, purchase.position, format!("the quantity range {min}..={max} is not valid")).expected("1 <= min <= max"),
                 );
@@ -598,9 +634,9 @@ impl<'b, 'a> Context<'b, 'a> {
         };
         let actor = self.user(&section.acting_user);
         let spec = PopulationSpec {
-            customers: section.customers.value,
+            customers: u64::try_from(section.customers.value).ok()?,
             seed: section.seed.value,
-            months: section.months.value,
+            months: u32::try_from(section.months.value).ok()?,
             countries,
             segments,
             purchases,
@@ -608,6 +644,35 @@ impl<'b, 'a> Context<'b, 'a> {
             actor: actor?,
         };
         ok.then_some(spec)
+    }
+
+    /// Why no generated customer could ever buy `offer`, whatever the policy: none of the
+    /// population's segments or countries is sold to, or the ISV does not sell it here.
+    fn never_sold_to_population(
+        &self,
+        offer: &crate::engine::catalog::Offer,
+        countries: &[(crate::engine::catalog::Country, u32)],
+        segments: &[(crate::engine::catalog::Segment, u32)],
+    ) -> Option<String> {
+        if !segments.iter().any(|(segment, weight)| *weight > 0 && offer.segments.contains(segment)) {
+            return Some("it is not sold to any of the population's segments (CAT-SEGMENT)".to_string());
+        }
+        let isv = offer.isv.as_ref()?;
+        if !isv.sold_through_csp {
+            return Some("it is not sold through CSP (AVAIL-ISV-NOT-CSP)".to_string());
+        }
+        if !isv.transactable {
+            return Some("it is not transactable in Partner Center (AVAIL-NOT-TRANSACTABLE)".to_string());
+        }
+        if isv.exclusive_to.as_ref().is_some_and(|partners| !partners.contains(&self.partner.id)) {
+            return Some(format!("it is exclusive to other partners than {} (AVAIL-ISV-EXCLUSIVE)", self.partner.id));
+        }
+        if let Some(sold_in) = &isv.countries
+            && !countries.iter().any(|(country, weight)| *weight > 0 && sold_in.contains(country))
+        {
+            return Some("it is not sold in any of the population's countries (AVAIL-ISV-COUNTRY)".to_string());
+        }
+        None
     }
 
     fn rules(&mut self, rules: &[Located<String>]) -> Vec<Rule> {

@@ -487,12 +487,15 @@ pub struct PolicyFile {
 #[serde(deny_unknown_fields)]
 pub struct PopulationSection {
     /// How many customers.
-    pub customers: Located<u64>,
+    #[schemars(range(min = 1, max = 100_000_000))]
+    pub customers: Located<i64>,
     /// The seed of the generator: the same seed gives the same customers and actions.
     pub seed: Located<u64>,
     /// How long to simulate after `start`, e.g. 36 (months).
-    pub months: Located<u32>,
+    #[schemars(range(min = 1, max = 1200))]
+    pub months: Located<i64>,
     /// Billing countries with weights, e.g. `{US: 70, GB: 30}`; default US.
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Z]{2}$"}))]
     pub countries: Option<BTreeMap<Located<String>, Located<u32>>>,
     /// Segments with weights; default commercial.
     pub segments: Option<BTreeMap<Located<SegmentName>, Located<u32>>>,
@@ -513,6 +516,7 @@ pub struct PopulationPurchase {
     /// Licenses: from min to max, uniformly.
     pub quantity: Option<Located<QuantitySection>>,
     /// Share of annual billing in percent; the rest is monthly. Default 0.
+    #[schemars(range(max = 100))]
     pub annual_percent: Option<Located<u32>>,
 }
 
