@@ -177,11 +177,27 @@ fn in_ci() -> bool {
 }
 
 fn progress_bar(total: usize) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() || total < 2 {
+    if total < 2 {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new(total as u64);
-    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} scenarios {wide_bar} {elapsed}").expect("a valid template"));
+    progress_bar_for_long_runs(total as u64, "{spinner} {pos}/{len} scenarios {wide_bar} {elapsed}")
+}
+
+/// A progress bar on stderr that appears only once a run has taken a second (a quick run
+/// prints no bar to flicker and clear), and never when stderr is not a terminal.
+pub fn progress_bar_for_long_runs(length: u64, template: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(length), indicatif::ProgressDrawTarget::hidden());
+    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("a valid template"));
+    let later = bar.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        if !later.is_finished() {
+            later.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    });
     bar
 }
 

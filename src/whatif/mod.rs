@@ -314,13 +314,8 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
         return EXIT_INVALID;
     }
     let work: u64 = scenarios.iter().map(|s| s.population.as_ref().map_or(0, |p| p.customers)).sum::<u64>() * variants.len() as u64;
-    let progress = if work >= 10_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        let bar = indicatif::ProgressBar::new(work);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} customer runs (customers x variants) {wide_bar} {elapsed} (eta {eta})")
-                .expect("a valid template"),
-        );
-        bar
+    let progress = if work > 0 {
+        crate::app::progress_bar_for_long_runs(work, "{spinner} {pos}/{len} customer runs (customers x variants) {wide_bar} {elapsed} (eta {eta})")
     } else {
         indicatif::ProgressBar::hidden()
     };
