@@ -210,10 +210,15 @@ impl Duration {
 }
 
 impl fmt::Display for Duration {
-    /// The shortest form that `parse` reads back: `14d`, `24h`, `1d12h`, `0s`.
+    /// A form that `parse` reads back, the way windows are spoken of: whole hours under a week
+    /// in hours (`24h`, `72h`, `36h`), otherwise days, hours, minutes, seconds (`7d`, `14d`,
+    /// `1h30m`, `0s`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 == 0 {
             return f.write_str("0s");
+        }
+        if self.0 < 7 * SECONDS_PER_DAY && self.0 % 3600 == 0 {
+            return write!(f, "{}h", self.0 / 3600);
         }
         let mut rest = self.0;
         for (unit, size) in [("d", SECONDS_PER_DAY), ("h", 3600), ("m", 60), ("s", 1)] {
@@ -253,6 +258,12 @@ mod tests {
         assert_eq!(Duration::parse("14d").unwrap().to_string(), "14d");
         assert_eq!(Duration::parse("2w").unwrap().to_string(), "14d");
         assert_eq!(Duration::parse("90m").unwrap().to_string(), "1h30m");
+        assert_eq!(Duration::parse("1d").unwrap().to_string(), "24h");
+        assert_eq!(Duration::parse("1d12h").unwrap().to_string(), "36h");
+        assert_eq!(Duration::parse("72h").unwrap().to_string(), "72h");
+        assert_eq!(Duration::parse("168h").unwrap().to_string(), "7d");
+        assert_eq!(Duration::parse("7d1h").unwrap().to_string(), "7d1h");
+        assert_eq!(Duration::parse("1d30m").unwrap().to_string(), "1d30m");
         assert!(Duration::parse("12").is_err());
         assert_eq!(Duration::parse("0").unwrap(), Duration::ZERO);
         assert!(Duration::parse("1h1d").is_err());

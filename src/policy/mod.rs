@@ -521,7 +521,7 @@ pub static PARAMETERS: &[Parameter] = &[
     },
     Parameter {
         name: "cancel_window_from",
-        doc: "when the cancellation window opens: at the order, or again at each renewal and seat addition (CANCEL-WINDOW)",
+        doc: "when the cancellation window opens: at the order, or again at each renewal, seat addition and trial conversion (CANCEL-WINDOW)",
         expected: "order or latest-change",
         apply: |p, v| {
             p.cancel_window_from = parse_named(v)?;
