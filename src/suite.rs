@@ -337,8 +337,13 @@ pub fn runtime_error(loaded: &crate::scenario::load::LoadedScenario, error: &cra
         Some(step) => loaded.expectations.get(step).map_or(0, |e| e.line),
         None => loaded.until_line,
     };
-    let diagnostic = Diagnostic::new(&loaded.path, Position::new(line, if line > 0 { 1 } else { 0 }), error.to_string());
     let source = std::fs::read_to_string(&loaded.path).unwrap_or_default();
+    // The caret goes under the step's `-` (or `until`), past the indentation.
+    let column = match line {
+        0 => 0,
+        _ => source.lines().nth(line as usize - 1).map_or(1, |text| text.len() - text.trim_start().len() + 1),
+    };
+    let diagnostic = Diagnostic::new(&loaded.path, Position::new(line, column as u32), error.to_string());
     Diagnostics(vec![diagnostic.with_source(&source)])
 }
 
