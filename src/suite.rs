@@ -133,7 +133,21 @@ pub fn discover_at_least_one(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, Str
 
 /// What to say when the paths of a command hold no scenario file.
 pub fn no_scenario_files(paths: &[PathBuf]) -> String {
-    format!("no scenario files (.yaml or .yml) under {}", paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", "))
+    let places = paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ");
+    // YAML files that are catalogs or policies are there, but are not run: say so, or the
+    // message would seem to deny files the user can see.
+    let mut shared = Vec::new();
+    for path in paths.iter().filter(|path| path.is_dir()) {
+        let _ = walk(path, &mut shared);
+    }
+    let shared = shared.iter().filter(|file| is_shared_document(file)).count();
+    match shared {
+        0 => format!("no scenario files (.yaml or .yml) under {places}"),
+        count => format!(
+            "no scenario files under {places}: {} a catalog or a policy, which scenarios refer to but which do not run by themselves",
+            if count == 1 { "its one YAML file is".to_string() } else { format!("its {count} YAML files are each") }
+        ),
+    }
 }
 
 /// `.yaml` or `.yml`, in any case (`.YAML` is the same file type on every system).
