@@ -230,6 +230,8 @@ pub enum ParameterValue {
 impl ParameterValue {
     fn text(&self) -> Result<&str, String> {
         match self {
+            // An empty YAML value (`cancel_refund:` or `~`) gives no value to read.
+            ParameterValue::Text(text) if text.is_empty() => Err("no value is given".to_string()),
             ParameterValue::Text(text) => Ok(text),
             _ => Err("expected a single value".to_string()),
         }
@@ -295,7 +297,8 @@ fn parse_named<T: Choice>(value: &ParameterValue) -> Result<T, String> {
 
 fn none_or<T>(value: &ParameterValue, parse: impl Fn(&ParameterValue) -> Result<T, String>) -> Result<Option<T>, String> {
     match value {
-        ParameterValue::Text(text) if text == "none" => Ok(None),
+        // `none`, or nothing at all, clears an optional parameter.
+        ParameterValue::Text(text) if text == "none" || text.is_empty() => Ok(None),
         _ => parse(value).map(Some),
     }
 }

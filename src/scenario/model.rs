@@ -647,7 +647,7 @@ impl<'de> Deserialize<'de> for ParameterNode {
                 f.write_str("a value, a list of values, or a mapping")
             }
             fn visit_unit<E: de::Error>(self) -> Result<ParameterNode, E> {
-                Ok(ParameterNode::Text("none".into()))
+                Ok(ParameterNode::Text(String::new()))
             }
             fn visit_str<E: de::Error>(self, value: &str) -> Result<ParameterNode, E> {
                 Ok(ParameterNode::Text(value.to_string()))
