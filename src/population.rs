@@ -26,6 +26,9 @@ pub struct PurchaseMix {
     pub weight: u32,
     pub quantity_min: i64,
     pub quantity_max: i64,
+    /// A Microsoft trial bought with no quantity: the trial's own licenses, as the policy in
+    /// force decides them (TRIAL-MS).
+    pub trial_licenses: bool,
     /// Share of annual billing, 0..=100.
     pub annual_percent: u32,
 }
@@ -362,7 +365,7 @@ impl StepSource for CustomerSteps {
         if let Some((_, quantity, annual)) = self.buy.take() {
             let line = CartLine {
                 offer: self.purchase.offer,
-                quantity: Some(quantity.into()),
+                quantity: (!self.purchase.trial_licenses).then(|| quantity.into()),
                 billing: Some(if annual { Frequency::Annual } else { Frequency::Monthly }),
                 name: None,
             };

@@ -254,3 +254,24 @@ fn the_all_rows_add_up_scenarios_by_calendar_month_when_they_start_in_different_
     assert!(all_rows.keys().all(|key| sums.contains_key(key)), "an (all) month no scenario has");
     assert!(all_rows.values().any(|values| values.iter().any(|v| *v != 0)), "{monthly}");
 }
+
+#[test]
+fn a_population_of_trials_takes_the_licenses_each_variant_gives() {
+    let out = tempfile::tempdir().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/whatif/trial-population.yaml");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cspsim"))
+        .args(["whatif", "--policy", "nce-2022", "--set", "microsoft_trial_licenses=10,25", "--out", out.path().to_str().unwrap(), path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = std::fs::read_to_string(out.path().join("whatif.csv")).unwrap();
+    let row = |metric: &str| -> Vec<String> {
+        let prefix = format!("trial-population.yaml,{metric},");
+        let cells = summary.lines().find_map(|line| line.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {metric} row in\n{summary}"));
+        cells.split(',').map(str::to_string).collect()
+    };
+    assert_eq!(row("refused_actions")[..2], ["0", "0"], "no variant refuses the trials");
+    let billed: Vec<i64> = row("billed")[..2].iter().map(|cell| cell.replace('.', "").parse().unwrap()).collect();
+    assert!(billed[0] > 0, "{summary}");
+    assert_eq!(billed[0] * 25, billed[1] * 10, "billed in proportion to 10 and 25 licenses: {billed:?}");
+}

@@ -522,16 +522,18 @@ impl<'b, 'a> Context<'b, 'a> {
                 );
                 ok = false;
             }
-            let trial_licenses = catalog_offer
-                .is_microsoft_trial()
-                .then(|| catalog_offer.trial.as_ref().and_then(|t| t.licenses).map_or(i64::from(self.policy.microsoft_trial_licenses), i64::from));
-            let (min, max) = match (&purchase.quantity, trial_licenses) {
-                (Some(q), _) => (q.min.as_ref().map_or(1, |m| m.value), q.max.as_ref().map_or(1, |m| m.value)),
-                // A Microsoft trial comes with its own licenses (TRIAL-MS).
-                (None, Some(licenses)) => (licenses, licenses),
-                (None, None) => (1, 1),
+            // A Microsoft trial comes with its own licenses (TRIAL-MS): the catalog's, or the
+            // policy's default, which a what-if variant may change; left out, the purchase asks
+            // for none and gets them.
+            let microsoft_trial = catalog_offer.is_microsoft_trial();
+            let trial_licenses = purchase.quantity.is_none() && microsoft_trial;
+            let fixed_by_catalog = catalog_offer.trial.as_ref().and_then(|t| t.licenses).filter(|_| microsoft_trial).map(i64::from);
+            let (min, max) = match &purchase.quantity {
+                Some(q) => (q.min.as_ref().map_or(1, |m| m.value), q.max.as_ref().map_or(1, |m| m.value)),
+                None => (1, 1),
             };
-            if let Some(licenses) = trial_licenses
+            if let Some(licenses) = fixed_by_catalog
+                && !trial_licenses
                 && (min, max) != (licenses, licenses)
             {
                 self.builder.report(
@@ -548,7 +550,7 @@ impl<'b, 'a> Context<'b, 'a> {
                     Diagnostic::new(self.builder.file, purchase.position, format!("the quantity range {min}..={max} is not valid")).expected("1 <= min <= max"),
                 );
                 ok = false;
-            } else if min < catalog_offer.quantity_min || max > catalog_offer.quantity_max {
+            } else if !trial_licenses && (min < catalog_offer.quantity_min || max > catalog_offer.quantity_max) {
                 // Every purchase outside the offer's bounds would be refused: a mistake, not a what-if.
                 self.builder.report(
                     Diagnostic::new(
@@ -587,7 +589,7 @@ impl<'b, 'a> Context<'b, 'a> {
                     ok = false;
                 }
             }
-            purchases.push(PurchaseMix { offer, weight: purchase.weight.value, quantity_min: min, quantity_max: max, annual_percent });
+            purchases.push(PurchaseMix { offer, weight: purchase.weight.value, quantity_min: min, quantity_max: max, trial_licenses, annual_percent });
         }
         if section.purchases.is_empty() {
             self.builder
@@ -652,10 +654,16 @@ impl<'b, 'a> Context<'b, 'a> {
         &self,
         offer: &crate::engine::catalog::Offer,
         countries: &[(crate::engine::catalog::Country, u32)],
-        segments: &[(crate::engine::catalog::Segment, u32)],
+        segments: &[(Segment, u32)],
     ) -> Option<String> {
         if !segments.iter().any(|(segment, weight)| *weight > 0 && offer.segments.contains(segment)) {
             return Some("it is not sold to any of the population's segments (CAT-SEGMENT)".to_string());
+        }
+        if offer.is_addon && offer.trial.is_some() {
+            return Some("an add-on has no trial (TRIAL-MS-ELIGIBLE)".to_string());
+        }
+        if offer.is_microsoft_trial() && !segments.iter().any(|(segment, weight)| *weight > 0 && !matches!(segment, Segment::Government | Segment::Education)) {
+            return Some("Microsoft trials are not for the government or education segments (TRIAL-MS-ELIGIBLE)".to_string());
         }
         let isv = offer.isv.as_ref()?;
         if !isv.sold_through_csp {

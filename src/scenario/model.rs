@@ -487,12 +487,12 @@ pub struct PolicyFile {
 #[serde(deny_unknown_fields)]
 pub struct PopulationSection {
     /// How many customers.
-    #[schemars(range(min = 1, max = 100_000_000))]
+    #[schemars(range(min = 1, max = crate::scenario::load::MAX_POPULATION_CUSTOMERS))]
     pub customers: Located<i64>,
     /// The seed of the generator: the same seed gives the same customers and actions.
     pub seed: Located<u64>,
     /// How long to simulate after `start`, e.g. 36 (months).
-    #[schemars(range(min = 1, max = 1200))]
+    #[schemars(range(min = 1, max = crate::scenario::load::MAX_POPULATION_MONTHS))]
     pub months: Located<i64>,
     /// Billing countries with weights, e.g. `{US: 70, GB: 30}`; default US.
     #[schemars(extend("propertyNames" = {"pattern": "^[A-Z]{2}$"}))]
