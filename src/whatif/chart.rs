@@ -5,9 +5,8 @@ use std::fmt::Write as _;
 
 const COLORS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
 
-/// Stroke patterns, so that a series drawn over an identical one still shows both: the first
-/// is solid and wide, the later ones dashed on top of it.
-const DASHES: [(&str, f64); 4] = [("", 3.0), ("8 5", 2.0), ("2 4", 2.0), ("12 4 2 4", 2.0)];
+/// The length of a dash of the series drawn after the first.
+const DASH: usize = 6;
 
 /// A legend label longer than this is cut (the CSVs keep it whole).
 const LEGEND_LABEL_CHARS: usize = 140;
@@ -68,10 +67,18 @@ fn grouped(cents: i128) -> String {
     if units < 0 { format!("-{out}") } else { out }
 }
 
-fn stroke(number: usize) -> String {
-    let (dash, width) = DASHES[number % DASHES.len()];
-    let dash = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
-    format!(r#"stroke="{}" stroke-width="{width}"{dash}"#, COLORS[number % COLORS.len()])
+/// The first series is solid and wide; each later one is dashed, its dashes offset from the
+/// others' so that series with the same values (a sweep value that changes nothing) take
+/// turns along the line instead of hiding one another.
+fn stroke(number: usize, series: usize) -> String {
+    let color = COLORS[number % COLORS.len()];
+    if number == 0 {
+        return format!(r#"stroke="{color}" stroke-width="3""#);
+    }
+    let dashed = series.saturating_sub(1).max(1);
+    let gap = (DASH * (dashed - 1)).max(4);
+    let offset = -((DASH * (number - 1)) as i64);
+    format!(r#"stroke="{color}" stroke-width="2" stroke-dasharray="{DASH} {gap}" stroke-dashoffset="{offset}""#)
 }
 
 /// `panels`: one per currency, each with the same variants in the same order; `month_label`
@@ -95,7 +102,7 @@ pub fn net_billing_chart(panels: &[Panel], month_label: impl Fn(usize) -> String
     }
     for (number, label) in labels.iter().enumerate() {
         let row = legend_top + LEGEND_ROW * number as f64 + 10.0;
-        let _ = writeln!(svg, r#"<line x1="{LEFT}" y1="{row:.1}" x2="{:.1}" y2="{row:.1}" {}/>"#, LEFT + 36.0, stroke(number));
+        let _ = writeln!(svg, r#"<line x1="{LEFT}" y1="{row:.1}" x2="{:.1}" y2="{row:.1}" {}/>"#, LEFT + 36.0, stroke(number, labels.len()));
         let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, LEFT + 46.0, row + 4.0, escape(&cut(label)));
     }
     svg.push_str("</svg>\n");
@@ -140,6 +147,28 @@ fn draw_panel(svg: &mut String, panel: &Panel, top: f64, month_label: &impl Fn(u
     let _ = writeln!(svg, r##"<line x1="{LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#333"/>"##, y(0), WIDTH - RIGHT, y(0));
     for (number, (_, values)) in panel.series.iter().enumerate() {
         let points: Vec<String> = values.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect();
-        let _ = writeln!(svg, r#"<polyline fill="none" {} points="{}"/>"#, stroke(number), points.join(" "));
+        let _ = writeln!(svg, r#"<polyline fill="none" {} points="{}"/>"#, stroke(number, panel.series.len()), points.join(" "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_with_the_same_values_stay_apart() {
+        let strokes: Vec<String> = (0..9).map(|number| stroke(number, 9)).collect();
+        assert!(!strokes[0].contains("dasharray"), "the first series is the solid baseline");
+        let distinct: std::collections::BTreeSet<&String> = strokes.iter().collect();
+        assert_eq!(distinct.len(), strokes.len(), "no two series are drawn alike: {strokes:#?}");
+    }
+
+    #[test]
+    fn one_panel_per_currency_and_every_variant_in_the_legend() {
+        let panel = |currency: &str| Panel { currency: currency.to_string(), series: vec![("a".into(), vec![0, 100]), ("b & c".into(), vec![0, 200])] };
+        let svg = net_billing_chart(&[panel("JPY"), panel("USD")], |index| format!("m{index}"));
+        assert!(svg.contains("net billing (JPY)") && svg.contains("net billing (USD)"));
+        assert_eq!(svg.matches("<polyline").count(), 4);
+        assert!(svg.contains(">b &amp; c</text>"), "labels are escaped");
     }
 }
