@@ -26,17 +26,13 @@ fn load_document(path: &Path, text: &str, users_own: bool) -> Result<Policy, Dia
     let Some(file) = builder.decode_recovering::<PolicyFile>(&root) else {
         return builder.finish(None);
     };
-    // The name heads the policy's column in every report: a user's policy must not pass for
-    // a built-in one, nor go unnamed.
+    // The name heads the policy's column in every report: a user's policy must not go
+    // unnamed, nor pass for a built-in one with other values (a copy of `policies/*.yaml` as
+    // shipped is that built-in, and is welcome under its name).
     if users_own && file.policy.value.trim().is_empty() {
         builder.error_at(&file.policy, "a policy needs a name", "a name for the reports' columns, such as `csp-2020-72h`");
-    } else if users_own && builtin::find(&file.policy.value).is_some() {
-        builder.error_at(
-            &file.policy,
-            format!("`{}` is the name of a built-in policy; a policy file needs a name of its own", file.policy.value),
-            format!("another name, such as `{}-custom`", file.policy.value),
-        );
     }
+    let builtin_of_that_name = if users_own { builtin::find(&file.policy.value) } else { None };
     let mut policy = match &file.extends {
         None => Policy::base(),
         Some(name) => {
@@ -54,6 +50,18 @@ fn load_document(path: &Path, text: &str, users_own: bool) -> Result<Policy, Dia
     if let Some(parameters) = &file.parameters {
         builder.apply_parameters(&mut policy, parameters.iter());
     }
+    if let Some(builtin) = builtin_of_that_name
+        && builtin != policy
+    {
+        builder.error_at(
+            &file.policy,
+            format!(
+                "`{}` is the name of a built-in policy, and this file's values differ from it; a policy of your own needs a name of its own",
+                file.policy.value
+            ),
+            format!("another name, such as `{}-custom`", file.policy.value),
+        );
+    }
     builder.finish(Some(policy))
 }
 
@@ -69,6 +77,8 @@ mod tests {
     fn a_users_policy_needs_a_name_of_its_own() {
         let taken = users_policy("policy: nce-2022\nextends: csp-2020\n").unwrap_err();
         assert!(taken.contains("`nce-2022` is the name of a built-in policy") && taken.contains("mine.yaml:1:9"), "{taken}");
+        let shipped = include_str!("../../policies/nce-2022.yaml");
+        assert_eq!(users_policy(shipped).unwrap(), builtin::find("nce-2022").unwrap(), "the shipped file is the built-in");
         let empty = users_policy("policy: \"\"\nextends: csp-2020\n").unwrap_err();
         assert!(empty.contains("a policy needs a name"), "{empty}");
         let own = users_policy("policy: nce-14d\nextends: nce-2022\nparameters: {cancel_window_monthly: 14d}\n").unwrap();
