@@ -94,12 +94,12 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
 }
 
 fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    walk_once(folder, files, &mut std::collections::BTreeSet::new())
+    walk_once(folder, files, &mut std::collections::BTreeSet::new(), false)
 }
 
 /// Walks a folder tree; a folder reached again through a symbolic link (`up -> ..`) is not
 /// walked twice, so a link loop cannot make the walk endless.
-fn walk_once(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut std::collections::BTreeSet<PathBuf>) -> std::io::Result<()> {
+fn walk_once(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut std::collections::BTreeSet<PathBuf>, into_shared_folders: bool) -> std::io::Result<()> {
     if !visited.insert(std::fs::canonicalize(folder)?) {
         return Ok(());
     }
@@ -112,8 +112,8 @@ fn walk_once(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut std::collect
         let path = entry.path();
         let kind = entry.file_type()?;
         if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
-            if !SHARED_FOLDERS.contains(&name.as_str()) {
-                walk_once(&path, files, visited)?;
+            if into_shared_folders || !SHARED_FOLDERS.contains(&name.as_str()) {
+                walk_once(&path, files, visited, into_shared_folders)?;
             }
         } else if has_scenario_extension(&path) {
             files.push(path);
@@ -136,16 +136,17 @@ pub fn no_scenario_files(paths: &[PathBuf]) -> String {
     let places = paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", ");
     // YAML files that are catalogs or policies are there, but are not run: say so, or the
     // message would seem to deny files the user can see.
-    let mut shared = Vec::new();
+    let mut yaml_files = Vec::new();
     for path in paths.iter().filter(|path| path.is_dir()) {
-        let _ = walk(path, &mut shared);
+        let _ = walk_once(path, &mut yaml_files, &mut std::collections::BTreeSet::new(), true);
     }
-    let shared = shared.iter().filter(|file| is_shared_document(file)).count();
-    match shared {
+    match yaml_files.iter().filter(|file| is_shared_document(file)).count() {
         0 => format!("no scenario files (.yaml or .yml) under {places}"),
+        1 => format!(
+            "no scenario files under {places}: the one YAML file there is a catalog or a policy, which scenarios refer to but which does not run by itself"
+        ),
         count => format!(
-            "no scenario files under {places}: {} a catalog or a policy, which scenarios refer to but which do not run by themselves",
-            if count == 1 { "its one YAML file is".to_string() } else { format!("its {count} YAML files are each") }
+            "no scenario files under {places}: the {count} YAML files there are catalogs or policies, which scenarios refer to but which do not run by themselves"
         ),
     }
 }

@@ -9,7 +9,7 @@ use crate::engine::script::SubscriptionRef;
 use crate::engine::state::Status;
 use crate::engine::time::{Duration, Instant, format_date};
 use crate::engine::world::World;
-use crate::policy::{CancelRefund, CancelScope, NotRenewedAtTermEnd, Permission, PostWindowCancel, WindowStart};
+use crate::policy::{CancelRefund, CancelScope, Permission, PostWindowCancel, WindowStart};
 
 /// A subscription's cancellation window (CANCEL-WINDOW): `[opened, end)`.
 pub(crate) struct CancelWindow {
@@ -20,8 +20,8 @@ pub(crate) struct CancelWindow {
 
 impl<O: Observer> World<'_, O> {
     /// CANCEL-WINDOW: the window is open from the order (or, under `cancel_window_from:
-    /// latest-change`, from the latest renewal or seat addition) for the length the billing
-    /// frequency gives; its end is excluded.
+    /// latest-change`, from the latest paid purchase, renewal or seat addition) for the length
+    /// the billing frequency gives; its end is excluded.
     pub(crate) fn cancel_window(&self, id: SubscriptionId) -> Result<CancelWindow, EngineError> {
         let subscription = self.sub(id);
         let length = match subscription.billing {
@@ -122,11 +122,8 @@ impl<O: Observer> World<'_, O> {
                 });
                 self.done(EventKind::CancellationScheduled, subject, Rule::CancelAfterWindow, |w| {
                     let end = w.sub(id).schedule.map(|s| format_date(s.term_end())).unwrap_or_default();
-                    let ending = match w.policy.term_end_not_renewed {
-                        NotRenewedAtTermEnd::Delete => "deleted",
-                        NotRenewedAtTermEnd::Expire => "expires",
-                    };
-                    format!("{} stays {}, will not renew, nothing is credited; {ending} on {end}", w.label(id), w.sub(id).status.name())
+                    let ending = w.unrenewed_term_ending(id);
+                    format!("{} stays {}, will not renew, nothing is credited; it {ending} on {end}", w.label(id), w.sub(id).status.name())
                 });
                 Ok(StepResult::default())
             }

@@ -61,6 +61,21 @@ impl<O: Observer> World<'_, O> {
         Ok(())
     }
 
+    /// What becomes of a subscription whose term ends without renewal, as `on_term_end` will
+    /// decide it, for the messages that announce it: "is deleted", "expires" or "is disabled".
+    pub(crate) fn unrenewed_term_ending(&self, id: SubscriptionId) -> &'static str {
+        if self.sub(id).status == Status::Suspended {
+            return match self.policy.term_end_suspended {
+                SuspendedAtTermEnd::Delete => "is deleted",
+                SuspendedAtTermEnd::Disable => "is disabled",
+            };
+        }
+        match self.policy.term_end_not_renewed {
+            NotRenewedAtTermEnd::Delete => "is deleted",
+            NotRenewedAtTermEnd::Expire => "expires",
+        }
+    }
+
     /// nce-2022: the term ends in an expired or disabled state that lasts `days` before the
     /// next phase (expired, then disabled, then deleted).
     fn end_in_phase(&mut self, id: SubscriptionId, status: Status, days: u32, rule: Rule) -> Result<(), EngineError> {
@@ -165,10 +180,7 @@ impl<O: Observer> World<'_, O> {
         self.sub_mut(id).auto_renew = enabled;
         self.accept(ACTION, subject, Rule::RenewToggle, |w| {
             let term_end = w.sub(id).schedule.map(|s| format!(" at {}", format_date(s.term_end()))).unwrap_or_default();
-            let ending = match w.policy.term_end_not_renewed {
-                NotRenewedAtTermEnd::Delete => "it is deleted",
-                NotRenewedAtTermEnd::Expire => "it expires",
-            };
+            let ending = format!("it {}", w.unrenewed_term_ending(id));
             if enabled { format!("{} renews automatically{term_end}", w.label(id)) } else { format!("{} will not renew; {ending}{term_end}", w.label(id)) }
         });
         StepResult::default()

@@ -128,7 +128,7 @@ pub struct Subscription {
     pub cancel_scheduled: bool,
     pub ordered_at: Instant,
     /// When the cancellation window last opened: the order, or under `cancel_window_from:
-    /// latest-change` the latest renewal or seat addition.
+    /// latest-change` the latest paid purchase (a trial's conversion), renewal or seat addition.
     pub window_opened_at: Instant,
     /// Expired at the end of a term that did not renew: disabled next, then deleted.
     pub expired_at_term_end: bool,

@@ -258,11 +258,12 @@ fn parse_days(value: &ParameterValue) -> Result<u32, String> {
 
 /// A trial lasts at least a day, as an offer's own `trial: {days}` must (catalog rule).
 fn parse_trial_days(value: &ParameterValue) -> Result<u32, String> {
-    let days = parse_days(value)?;
-    if !(1..=MAX_TRIAL_DAYS).contains(&days) {
-        return Err(format!("a trial must last 1 to {MAX_TRIAL_DAYS} days, not {days}"));
-    }
-    Ok(days)
+    let written = value.text()?;
+    let text = written.strip_suffix('d').unwrap_or(written);
+    text.parse::<u32>()
+        .ok()
+        .filter(|days| (1..=MAX_TRIAL_DAYS).contains(days))
+        .ok_or_else(|| format!("`{written}` is not a trial's length: a trial lasts 1 to {MAX_TRIAL_DAYS} days (written 30 or 30d)"))
 }
 
 fn parse_licenses(value: &ParameterValue) -> Result<u32, String> {
@@ -315,6 +316,9 @@ fn apply_role_matrix(policy: &mut Policy, value: &ParameterValue) -> Result<(), 
         })?;
         let names: Vec<&str> = match roles {
             ParameterValue::List(list) => list.iter().map(String::as_str).collect(),
+            ParameterValue::Text(one) if one.is_empty() => {
+                return Err(format!("no roles are given for `{action}`: list them, or write [] for none"));
+            }
             ParameterValue::Text(one) => vec![one.as_str()],
             ParameterValue::Map(_) => return Err(format!("the roles for `{action}` must be a list")),
         };
