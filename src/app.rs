@@ -17,6 +17,8 @@ use crate::suite::{ScenarioRun, Status, SuiteOptions, discover, discover_at_leas
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
+/// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report an interrupted command).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Terminal styling, on only when asked or when writing to a terminal.
 #[derive(Clone, Copy)]

@@ -435,3 +435,38 @@ fn whatif_outputs_are_replaced_together_or_not_at_all() {
     assert!(text(&output).contains("whatif.svg is a folder, not a file"), "{}", text(&output));
     assert_eq!(read(dir.path().join("out/whatif.csv")), "old", "nothing is replaced");
 }
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_leaves_no_temporary_or_half_written_output() {
+    let out = tempfile::tempdir().unwrap();
+    let population = Path::new(env!("CARGO_MANIFEST_DIR")).join("populations/book-of-business.yaml");
+    // A million customers with every line written out: long enough to be interrupted while
+    // whatif_lines.csv is being written beside its place.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cspsim"))
+        .args(["whatif", "--detail", "--out", out.path().to_str().unwrap(), population.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temporaries = || -> Vec<String> {
+        std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(".cspsim-"))
+            .collect()
+    };
+    // Wait for the unfinished file to appear (the run takes seconds; this waits for a state,
+    // not for a time, and gives up only if the run ended first).
+    while temporaries().is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be interrupted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    assert_eq!(temporaries(), Vec::<String>::new(), "the unfinished file was removed");
+    assert!(!out.path().join("whatif_lines.csv").exists(), "no output under its final name");
+}

@@ -4,8 +4,52 @@
 pub mod csv_reports;
 pub mod junit;
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The temporary files of outputs not yet in place, so that an interrupted run can remove
+/// them (see [`remove_unfinished_outputs`]).
+static UNFINISHED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+/// Held while a set of outputs is renamed into place: an interruption waits for the set to be
+/// complete rather than leave some files old and some new.
+static COMMITTING: Mutex<()> = Mutex::new(());
+
+/// One temporary file in [`UNFINISHED`], until it is renamed into place or dropped.
+struct Unfinished(PathBuf);
+
+impl Unfinished {
+    /// Creates the temporary file while holding the list, so that no file exists on disk
+    /// without being in it (an interruption between the two would leave it behind).
+    fn create_in(folder: &Path) -> std::io::Result<(tempfile::NamedTempFile, Unfinished)> {
+        let mut unfinished = UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let temporary = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?;
+        unfinished.insert(temporary.path().to_path_buf());
+        let path = temporary.path().to_path_buf();
+        Ok((temporary, Unfinished(path)))
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.0);
+    }
+}
+
+/// For the interrupt handler (Ctrl-C, SIGTERM): lets a set of outputs being put in place
+/// finish, removes every temporary file still unfinished, and ends the process with `exit`
+/// while still holding the list, so that no thread starts another file in between. An
+/// interrupted run leaves neither a truncated file nor a `.cspsim-*.tmp` behind.
+pub fn remove_unfinished_outputs_then(exit: impl FnOnce() -> std::convert::Infallible) -> std::convert::Infallible {
+    let _committing = COMMITTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let unfinished = UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for path in unfinished.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+    exit()
+}
 
 /// A file being written in the folder of its final name, renamed into place when complete, so
 /// that an interrupted run never leaves a truncated file under the final name.
@@ -17,6 +61,7 @@ pub struct AtomicFile {
     target: Target,
     /// [`AtomicFile::make_ready`] has run and nothing was written since: committing only renames.
     ready: bool,
+    _unfinished: Option<Unfinished>,
 }
 
 enum Target {
@@ -28,7 +73,7 @@ impl AtomicFile {
     pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
         if AtomicFile::writes_directly(path) {
             let file = std::fs::OpenOptions::new().write(true).open(path)?;
-            return Ok(AtomicFile { target: Target::Direct(file), ready: false });
+            return Ok(AtomicFile { target: Target::Direct(file), ready: false, _unfinished: None });
         }
         let path = if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
             std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
@@ -39,8 +84,8 @@ impl AtomicFile {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let temporary = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?;
-        Ok(AtomicFile { target: Target::Replace { path, temporary }, ready: false })
+        let (temporary, unfinished) = Unfinished::create_in(folder)?;
+        Ok(AtomicFile { target: Target::Replace { path, temporary }, ready: false, _unfinished: Some(unfinished) })
     }
 
     pub fn file(&mut self) -> &mut std::fs::File {
@@ -93,6 +138,7 @@ impl AtomicFile {
 /// Puts a set of staged files in place: only renames are left to do, so either every file of
 /// the set was written or (dropped before this) none replaced anything.
 pub fn commit_all(files: Vec<AtomicFile>) -> std::io::Result<()> {
+    let _committing = COMMITTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     files.into_iter().try_for_each(AtomicFile::commit)
 }
 
