@@ -158,6 +158,18 @@ pub(crate) fn has_scenario_extension(path: &Path) -> bool {
         .is_some_and(|extension| extension.eq_ignore_ascii_case("yaml") || extension.eq_ignore_ascii_case("yml"))
 }
 
+/// The title on a file's top-level `scenario:` line, read without loading the file (for a
+/// file that does not load).
+pub fn title_line(path: &Path) -> Option<String> {
+    if !std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let title = text.lines().find_map(|line| line.strip_prefix("scenario:"))?.trim();
+    let title = title.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(title);
+    (!title.is_empty() && !title.starts_with(['>', '|', '#'])).then(|| title.to_string())
+}
+
 /// A quick look at the top-level keys, without reporting anything: unreadable or invalid
 /// files are scenarios (and get their errors when loaded).
 fn is_shared_document(path: &Path) -> bool {

@@ -244,6 +244,21 @@ fn junit_has_one_case_per_scenario() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let xml = read(dir.path().join("out/junit.xml"));
     assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    // However the run reaches the scenarios, CI sees the same cases.
+    let absolute = dir.path().join("scenarios");
+    for path in ["./scenarios", absolute.to_str().unwrap()] {
+        let output = cspsim(dir.path(), &["run", path, "--junit", "out/again.xml"]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        assert_eq!(read(dir.path().join("out/again.xml")), xml, "run as {path}");
+    }
+    assert!(xml.contains(r#"classname="scenarios/suspend-retention.yaml""#), "{xml}");
+    // A file that does not load keeps its case's name, from its `scenario:` line.
+    let broken = dir.path().join("scenarios/suspend-retention.yaml");
+    std::fs::write(&broken, read(broken.clone()).replace("steps:", "stepz:")).unwrap();
+    let output = cspsim(dir.path(), &["run", "--junit", "out/broken.xml"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let name = |xml: &str| xml.split("<testcase ").find(|case| case.contains("suspend-retention")).map(|case| case.split('"').nth(1).unwrap().to_string());
+    assert_eq!(name(&read(dir.path().join("out/broken.xml"))), name(&xml));
 }
 
 #[test]

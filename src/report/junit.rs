@@ -22,9 +22,12 @@ pub fn junit_xml(runs: &[ScenarioRun]) -> String {
                 status
             }
         };
-        // The file identifies the case (unique within a run); the title describes it.
-        let mut case = TestCase::new(run.title.clone().unwrap_or_else(|| run.display.clone()), status);
-        case.set_classname(run.shown_path.clone());
+        // The file identifies the case (unique within a run), named the same however the run
+        // reached it, so that CI keeps one history per scenario; the title describes it, and
+        // stays when the file does not load (read from its `scenario:` line).
+        let title = run.title.clone().or_else(|| crate::suite::title_line(&run.path)).unwrap_or_else(|| run.display.clone());
+        let mut case = TestCase::new(title, status);
+        case.set_classname(crate::snapshot::stable_name(&run.path).unwrap_or_else(|| run.shown_path.clone()));
         suite.add_test_case(case);
     }
     report.add_test_suite(suite);

@@ -48,6 +48,14 @@ pub fn snapshot_path(root: &SnapshotRoot, scenario: &Path, display: &str) -> Opt
     }
 }
 
+/// A scenario's name that does not depend on how a run reached it (from which folder, by a
+/// relative or absolute path): `scenarios/<path below the nearest scenarios folder>`, or
+/// `None` outside one. CI systems track test cases by it across runs.
+pub fn stable_name(scenario: &Path) -> Option<String> {
+    let below = split_at_scenarios(scenario).or_else(|| split_at_scenarios(&std::fs::canonicalize(scenario).ok()?))?.1;
+    Some(Path::new("scenarios").join(below).to_string_lossy().replace('\\', "/"))
+}
+
 /// A scenario's path relative to the working folder, without `.` or `..` steps; `None` when
 /// it is not inside the working folder.
 fn from_working_folder(scenario: &Path) -> Option<PathBuf> {
