@@ -255,7 +255,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     }
     let files = match discover_at_least_one(&args.paths) {
         Ok(files) => files,
-        Err(message) => return usage_error(&message),
+        Err(message) => return did_not_start(args, &message),
     };
     let options = SuiteOptions {
         snapshots: args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder),
@@ -273,7 +273,7 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
     let runs = run_all(&files, &options, jobs, &progress);
     progress.finish_and_clear();
     if runs.is_empty() {
-        return usage_error(&format!("no scenario has the tag {}", args.tags.join(" or ")));
+        return did_not_start(args, &format!("no scenario has the tag {}", args.tags.join(" or ")));
     }
     let elapsed = started.elapsed();
 
@@ -325,11 +325,14 @@ fn run(args: &RunArgs, require_snapshots: bool, out: Style, err: Style) -> u8 {
         );
     }
     if in_ci && runs.iter().any(|r| matches!(r.snapshot.as_ref().and_then(Comparison::pending), Some(Pending::NotWritten))) {
-        let _ = writeln!(stdout, "note: CI is set, so no pending snapshot was written; the new versions are shown above");
+        let shown = if args.quiet { "run without -q to see the differences" } else { "the differences are shown above" };
+        let _ = writeln!(stdout, "note: CI is set, so no pending snapshot was written; {shown}");
     }
+    // A filtered run says so: its count is not the suite's.
+    let filter = if args.tags.is_empty() { String::new() } else { format!(" tagged {}", args.tags.join(" or ")) };
     let _ = writeln!(
         stdout,
-        "{} scenario{}: {} ({:.2}s){}{}",
+        "{} scenario{}{filter}: {} ({:.2}s){}{}",
         runs.len(),
         if runs.len() == 1 { "" } else { "s" },
         parts.join(", "),
@@ -366,6 +369,18 @@ fn warn_unreferenced_snapshots(out: &mut impl Write, paths: &[std::path::PathBuf
 }
 
 /// The JUnit file written beside its place, not yet in place.
+/// A run that found nothing to run is a usage error; with `--junit`, the JUnit file says so
+/// too (one errored case), so that a CI job publishing it never shows an earlier run's results.
+fn did_not_start(args: &RunArgs, message: &str) -> u8 {
+    if let Some(junit) = args.junit.as_ref() {
+        let _ = junit.parent().filter(|folder| !folder.as_os_str().is_empty()).map_or(Ok(()), std::fs::create_dir_all);
+        if let Err(error) = crate::report::write_atomically(junit, crate::report::junit::run_did_not_start_xml(message).as_bytes()) {
+            eprintln!("error: cannot write {}: {error}", display_path(junit));
+        }
+    }
+    usage_error(message)
+}
+
 fn stage_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<AtomicFile> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)?;

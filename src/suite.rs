@@ -218,7 +218,7 @@ pub struct ScenarioRun {
 
 impl ScenarioRun {
     pub fn failure_count(&self) -> usize {
-        self.verdict.failures.len() + usize::from(self.snapshot.as_ref().is_some_and(|comparison| comparison.fails(false)))
+        self.verdict.failures.len() + usize::from(self.snapshot.as_ref().is_some_and(|comparison| comparison.fails(self.snapshot_required)))
     }
 
     pub fn snapshot_state(&self) -> &'static str {

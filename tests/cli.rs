@@ -254,11 +254,19 @@ fn junit_has_one_case_per_scenario() {
     assert!(xml.contains(r#"classname="scenarios/suspend-retention.yaml""#), "{xml}");
     // A file that does not load keeps its case's name, from its `scenario:` line.
     let broken = dir.path().join("scenarios/suspend-retention.yaml");
-    std::fs::write(&broken, read(broken.clone()).replace("steps:", "stepz:")).unwrap();
+    let original = read(broken.clone());
+    std::fs::write(&broken, original.replace("steps:", "stepz:")).unwrap();
     let output = cspsim(dir.path(), &["run", "--junit", "out/broken.xml"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let name = |xml: &str| xml.split("<testcase ").find(|case| case.contains("suspend-retention")).map(|case| case.split('"').nth(1).unwrap().to_string());
     assert_eq!(name(&read(dir.path().join("out/broken.xml"))), name(&xml));
+    std::fs::write(&broken, original).unwrap();
+    // A run that does not start replaces the JUnit file with one that says why, so CI never
+    // publishes an earlier run's results.
+    let output = cspsim(dir.path(), &["run", "--tag", "nosuch", "--junit", "out/junit.xml"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stopped = read(dir.path().join("out/junit.xml"));
+    assert!(stopped.contains(r#"errors="1""#) && stopped.contains("no scenario has the tag nosuch"), "{stopped}");
 }
 
 #[test]
@@ -314,7 +322,7 @@ fn a_tag_filter_runs_only_tagged_scenarios() {
     let dir = project();
     let output = cspsim(dir.path(), &["run", "--tag", "suspend"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    assert!(text(&output).contains("1 scenario: 1 passed"), "{}", text(&output));
+    assert!(text(&output).contains("1 scenario tagged suspend: 1 passed"), "{}", text(&output));
     assert_eq!(cspsim(dir.path(), &["run", "--tag", "no-such-tag"]).status.code(), Some(2));
 }
 

@@ -33,3 +33,17 @@ pub fn junit_xml(runs: &[ScenarioRun]) -> String {
     report.add_test_suite(suite);
     report.to_string().expect("JUnit XML serializes")
 }
+
+/// The JUnit file of a run that did not start (no scenario found, a tag no scenario has): one
+/// errored case that says why.
+pub fn run_did_not_start_xml(message: &str) -> String {
+    let mut report = Report::new("cspsim");
+    let mut suite = TestSuite::new("scenarios");
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status.set_message(message.to_string());
+    let mut case = TestCase::new("the run did not start", status);
+    case.set_classname("cspsim");
+    suite.add_test_case(case);
+    report.add_test_suite(suite);
+    report.to_string().expect("JUnit XML serializes")
+}
