@@ -328,9 +328,7 @@ impl<O: Observer> World<'_, O> {
         let total = outcomes.len();
         match refusal {
             Some((code, rule)) => {
-                self.emit(EventKind::Action(action), subject, EventResult::Rejected, Some(code), rule, |_| {
-                    format!("{created} of {total} line{} ordered", if total == 1 { "" } else { "s" })
-                });
+                self.refuse_as_summary(action, subject, code, rule, |_| format!("{created} of {total} line{} ordered", if total == 1 { "" } else { "s" }));
             }
             None => self.accept(action, subject, Rule::BuyCart, |_| format!("{created} of {total} line{} ordered", if total == 1 { "" } else { "s" })),
         }
@@ -452,7 +450,10 @@ impl<O: Observer> World<'_, O> {
         if let Some(parent) = parent {
             self.sub_mut(parent).addons.push(id);
         }
-        self.done(EventKind::SubscriptionCreated, Subject::Subscription(id), Rule::BuyCart, |world| {
+        // An add-on is not bought through a cart (BUY-ADDON-NOT-IN-CATALOG) but onto its base,
+        // as the action accepted under ADDON-ELIGIBLE.
+        let rule = if parent.is_some() { Rule::AddonEligible } else { Rule::BuyCart };
+        self.done(EventKind::SubscriptionCreated, Subject::Subscription(id), rule, |world| {
             let billed = match billing {
                 Some(frequency) => format!("billed {}", frequency.adverb()),
                 None if world.offer(offer_id).is_microsoft_trial() => "free during its trial".to_string(),

@@ -51,7 +51,8 @@ impl<O: Observer> World<'_, O> {
         // Whatever its state, a Microsoft subscription is never cancelled under csp-2020.
         if offer.is_microsoft() && self.policy.cancel_scope == CancelScope::Marketplace {
             return Ok(self.refuse(ACTION, subject, Code::CancelNotSupportedUseSuspend, Rule::CancelMicrosoft, |w| {
-                format!("{} is a Microsoft subscription: suspend it instead", w.label(id))
+                let advice = if w.sub(id).is_live() { "suspend it instead" } else { "it is not cancelled, and it is no longer in service" };
+                format!("{} is a Microsoft subscription: {advice}", w.label(id))
             }));
         }
         if matches!(subscription.status, Status::Expired | Status::Disabled) {

@@ -72,7 +72,10 @@ impl<O: Observer> World<'_, O> {
         // Lines made by actions (not the periodic fees, which have their own events) are
         // announced as events too, so that the event log alone tells the whole story.
         let announced = matches!(posting.kind, LineKind::ProrateCharge | LineKind::ProrateCredit | LineKind::CancelCredit);
-        if !announced {
+        // A rule is counted once per decision: the periodic fees' `period-billed` events count
+        // theirs; a trial's zero line has no event of its rule (BILL-TRIAL) and counts here.
+        let counted_by_an_event = announced || matches!(posting.kind, LineKind::CycleFee | LineKind::TermFee);
+        if !counted_by_an_event {
             self.hit(posting.rule);
         }
         let subscription = self.sub(id);
@@ -379,8 +382,8 @@ impl<O: Observer> World<'_, O> {
             rule: Rule::BillUsage,
             computation: Computation::new(Method::Usage, self.policy.amount_rounding),
         };
+        // Counted for BILL-USAGE by the `record_usage` event that announces it.
         self.pending_lines.push(line);
-        self.hit(Rule::BillUsage);
         Ok(())
     }
 }

@@ -36,6 +36,18 @@ impl<O: Observer> World<'_, O> {
             // event deletes it or disables it first. Nothing is scheduled here.
             let deletion = self.term_end_deletion(id)?;
             self.sub_mut(id).deletion_at = deletion;
+            if let (Some(at), Some(term_end)) = (deletion, self.sub(id).schedule.map(|s| s.term_end())) {
+                // Reported at the suspension, as Partner Center shows the date under the button.
+                self.done(EventKind::DeletionScheduled, Subject::Subscription(id), Rule::SuspendAtTermEnd, |world| {
+                    format!(
+                        "{}: if still suspended when its term ends on {}, it {} then and is deleted on {}",
+                        world.label(id),
+                        format_date(term_end),
+                        world.unrenewed_term_ending(id),
+                        format_date(at.date())
+                    )
+                });
+            }
             return Ok(());
         };
         let at = self.deadline_in_days(days, "a deletion date")?;
@@ -43,8 +55,10 @@ impl<O: Observer> World<'_, O> {
         self.schedule(at, DueKind::RetentionDeletion, id.0);
         self.done(EventKind::DeletionScheduled, Subject::Subscription(id), Rule::SuspendRetention, |world| {
             let cap = world.policy.retention_cap_days.map_or_else(String::new, |c| format!(", cap {c}"));
+            // An expired trial cannot be reactivated: its date is final.
+            let unless = if world.sub(id).status == Status::Suspended { " unless reactivated before" } else { "" };
             format!(
-                "{}: data is deleted on {} unless reactivated before (R = {days} days: {} + G {gap}{cap})",
+                "{}: data is deleted on {}{unless} (R = {days} days: {} + G {gap}{cap})",
                 world.label(id),
                 format_date(at.date()),
                 world.policy.retention_days.unwrap_or(0)

@@ -312,8 +312,14 @@ impl<'s, O: Observer> World<'s, O> {
     }
 
     fn record(&mut self, event: Event, detail: String) {
-        self.events += 1;
         self.hit(event.rule);
+        self.record_uncounted(event, detail);
+    }
+
+    /// An event that repeats a decision already counted (an order's summary of its refused
+    /// lines): shown, but not a second exercise of its rule in `rules.csv`.
+    fn record_uncounted(&mut self, event: Event, detail: String) {
+        self.events += 1;
         self.observer.event(event, detail);
     }
 
@@ -335,6 +341,19 @@ impl<'s, O: Observer> World<'s, O> {
         let detail = if O::WANTS_DETAIL { detail(self) } else { String::new() };
         let event = Event { at: self.now, source, actor: self.actor, kind, subject, result, code, rule };
         self.record(event, detail);
+    }
+
+    /// The refusal of an action whose refusal was already decided and counted in its parts
+    /// (an order whose lines were refused one by one).
+    pub(crate) fn refuse_as_summary(&mut self, action: &'static str, subject: Subject, code: Code, rule: Rule, detail: impl FnOnce(&Self) -> String) {
+        let source = match self.step {
+            Some(step) => Source::Action { step },
+            None => Source::Scheduled,
+        };
+        let detail = if O::WANTS_DETAIL { detail(self) } else { String::new() };
+        let event =
+            Event { at: self.now, source, actor: self.actor, kind: EventKind::Action(action), subject, result: EventResult::Rejected, code: Some(code), rule };
+        self.record_uncounted(event, detail);
     }
 
     /// A consequence of the current action or scheduled event.
