@@ -17,7 +17,8 @@ use crate::suite::{ScenarioRun, Status, SuiteOptions, discover, discover_at_leas
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
-/// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report an interrupted command).
+/// Stopped by a signal whose default action did not end the process (128 + SIGINT, as shells
+/// report an interrupted command).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Terminal styling, on only when asked or when writing to a terminal.
@@ -160,8 +161,10 @@ pub fn jobs_or_default(jobs: Option<usize>) -> usize {
 /// output goes into; where it does not exist yet, its nearest existing ancestor is tried.
 pub(crate) fn folder_not_writable(flag: &str, shown: &Path, path: &Path) -> Option<String> {
     let existing = path.ancestors().find(|folder| !folder.as_os_str().is_empty() && folder.is_dir()).unwrap_or(Path::new("."));
-    let error = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(existing).err()?;
-    // The error names the probe file, which the user never asked for: keep the reason only.
+    // A file without a name where the system allows it (nothing to leave behind if the run
+    // is interrupted right then).
+    let error = tempfile::tempfile_in(existing).err()?;
+    // The error may name the probe file, which the user never asked for: keep the reason only.
     let reason = error.to_string();
     let reason = reason.split(" at path ").next().unwrap_or_default();
     Some(format!("{flag} {}: cannot write in {}: {reason}", display_path(shown), display_path(existing)))
@@ -368,7 +371,6 @@ fn warn_unreferenced_snapshots(out: &mut impl Write, paths: &[std::path::PathBuf
     }
 }
 
-/// The JUnit file written beside its place, not yet in place.
 /// A run that found nothing to run is a usage error; with `--junit`, the JUnit file says so
 /// too (one errored case), so that a CI job publishing it never shows an earlier run's results.
 fn did_not_start(args: &RunArgs, message: &str) -> u8 {
@@ -381,6 +383,7 @@ fn did_not_start(args: &RunArgs, message: &str) -> u8 {
     usage_error(message)
 }
 
+/// The JUnit file written beside its place, not yet in place.
 fn stage_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<AtomicFile> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)?;

@@ -165,9 +165,10 @@ pub fn title_line(path: &Path) -> Option<String> {
         return None;
     }
     let text = std::fs::read_to_string(path).ok()?;
-    let title = text.lines().find_map(|line| line.strip_prefix("scenario:"))?.trim();
-    let title = title.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(title);
-    (!title.is_empty() && !title.starts_with(['>', '|', '#'])).then(|| title.to_string())
+    // The line alone, read as YAML: quotes, escapes and comments as the loader reads them.
+    let line = text.lines().find(|line| line.starts_with("scenario:"))?;
+    let read: std::collections::BTreeMap<String, String> = serde_saphyr::from_str(line).ok()?;
+    read.get("scenario").map(|title| title.trim().to_string()).filter(|title| !title.is_empty())
 }
 
 /// A quick look at the top-level keys, without reporting anything: unreadable or invalid
@@ -389,4 +390,23 @@ pub fn run_all(files: &[ScenarioFile], options: &SuiteOptions, jobs: usize, prog
             .collect();
         runs.into_iter().flatten().collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_is_read_from_its_line_as_the_loader_reads_it() {
+        let folder = tempfile::tempdir().unwrap();
+        let title = |line: &str| {
+            let path = folder.path().join("s.yaml");
+            std::fs::write(&path, format!("{line}\nsteps: [\n")).unwrap();
+            title_line(&path)
+        };
+        assert_eq!(title("scenario: 'It''s single quoted'").as_deref(), Some("It's single quoted"));
+        assert_eq!(title("scenario: Plain title # with a comment").as_deref(), Some("Plain title"));
+        assert_eq!(title("scenario: \"Quoted\" # comment").as_deref(), Some("Quoted"));
+        assert_eq!(title("scenario: >"), None);
+    }
 }

@@ -261,6 +261,22 @@ fn junit_has_one_case_per_scenario() {
     let name = |xml: &str| xml.split("<testcase ").find(|case| case.contains("suspend-retention")).map(|case| case.split('"').nth(1).unwrap().to_string());
     assert_eq!(name(&read(dir.path().join("out/broken.xml"))), name(&xml));
     std::fs::write(&broken, original).unwrap();
+    // Two projects' suites in one run: their cases stay apart.
+    let other = dir.path().join("other/scenarios");
+    std::fs::create_dir_all(other.join("catalogs")).unwrap();
+    for entry in std::fs::read_dir(dir.path().join("scenarios")).unwrap().chain(std::fs::read_dir(dir.path().join("scenarios/catalogs")).unwrap()) {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let relative = path.strip_prefix(dir.path().join("scenarios")).unwrap();
+            std::fs::copy(&path, other.join(relative)).unwrap();
+        }
+    }
+    let output = cspsim(dir.path(), &["run", "scenarios", "other/scenarios", "--junit", "out/two.xml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let two = read(dir.path().join("out/two.xml"));
+    let classnames: Vec<&str> = two.split("classname=\"").skip(1).map(|rest| rest.split('"').next().unwrap()).collect();
+    let distinct: std::collections::BTreeSet<&&str> = classnames.iter().collect();
+    assert_eq!((classnames.len(), distinct.len()), (8, 8), "{two}");
     // A run that does not start replaces the JUnit file with one that says why, so CI never
     // publishes an earlier run's results.
     let output = cspsim(dir.path(), &["run", "--tag", "nosuch", "--junit", "out/junit.xml"]);
@@ -462,16 +478,27 @@ fn whatif_outputs_are_replaced_together_or_not_at_all() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_run_leaves_no_temporary_or_half_written_output() {
+    use std::os::unix::process::ExitStatusExt;
+    /// Ends the child however the test ends, so that a failing test leaves no run behind.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let out = tempfile::tempdir().unwrap();
     let population = Path::new(env!("CARGO_MANIFEST_DIR")).join("populations/book-of-business.yaml");
     // A million customers with every line written out: long enough to be interrupted while
     // whatif_lines.csv is being written beside its place.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cspsim"))
-        .args(["whatif", "--detail", "--out", out.path().to_str().unwrap(), population.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cspsim"))
+            .args(["whatif", "--detail", "--out", out.path().to_str().unwrap(), population.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let temporaries = || -> Vec<String> {
         std::fs::read_dir(out.path())
             .unwrap()
@@ -482,14 +509,14 @@ fn an_interrupted_run_leaves_no_temporary_or_half_written_output() {
     // Wait for the unfinished file to appear (the run takes seconds; this waits for a state,
     // not for a time, and gives up only if the run ended first).
     while temporaries().is_empty() {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be interrupted");
+        assert!(child.0.try_wait().unwrap().is_none(), "the run ended before it could be interrupted");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(sent.success());
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    let pid = i32::try_from(child.0.id()).unwrap();
+    // SAFETY: sends a signal to the child this test started and still owns.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = child.0.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGINT), "it ends by the signal, as a shell expects: {status:?}");
     assert_eq!(temporaries(), Vec::<String>::new(), "the unfinished file was removed");
     assert!(!out.path().join("whatif_lines.csv").exists(), "no output under its final name");
 }

@@ -7,7 +7,15 @@ use crate::suite::{ScenarioRun, Status};
 pub fn junit_xml(runs: &[ScenarioRun]) -> String {
     let mut report = Report::new("cspsim");
     let mut suite = TestSuite::new("scenarios");
-    for run in runs {
+    // Each case's classname: its stable name, unless two files of the run share it (two
+    // projects' suites in one run), where the path as given tells them apart.
+    let stable: Vec<Option<String>> = runs.iter().map(|run| crate::snapshot::stable_name(&run.path)).collect();
+    let mut uses: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for name in stable.iter().flatten() {
+        *uses.entry(name.as_str()).or_default() += 1;
+    }
+    for (run, stable) in runs.iter().zip(&stable) {
+        let classname = stable.as_ref().filter(|name| uses[name.as_str()] == 1).cloned().unwrap_or_else(|| run.shown_path.clone());
         let kind = match run.status {
             Status::Pass => None,
             Status::Fail => Some(NonSuccessKind::Failure),
@@ -27,7 +35,7 @@ pub fn junit_xml(runs: &[ScenarioRun]) -> String {
         // stays when the file does not load (read from its `scenario:` line).
         let title = run.title.clone().or_else(|| crate::suite::title_line(&run.path)).unwrap_or_else(|| run.display.clone());
         let mut case = TestCase::new(title, status);
-        case.set_classname(crate::snapshot::stable_name(&run.path).unwrap_or_else(|| run.shown_path.clone()));
+        case.set_classname(classname);
         suite.add_test_case(case);
     }
     report.add_test_suite(suite);

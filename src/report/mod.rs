@@ -9,8 +9,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The temporary files of outputs not yet in place, so that an interrupted run can remove
-/// them (see [`remove_unfinished_outputs`]).
+/// The temporary files of outputs not yet in place (and scratch folders), so that an
+/// interrupted run can remove them (see [`remove_unfinished_outputs_then`]).
 static UNFINISHED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
 /// Held while a set of outputs is renamed into place: an interruption waits for the set to be
@@ -46,9 +46,16 @@ pub fn remove_unfinished_outputs_then(exit: impl FnOnce() -> std::convert::Infal
     let _committing = COMMITTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let unfinished = UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     for path in unfinished.iter() {
-        let _ = std::fs::remove_file(path);
+        let _ = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
     }
     exit()
+}
+
+/// Keeps a scratch folder (`bench`'s copies of the suite) on the list an interruption removes,
+/// for as long as the returned guard lives.
+pub fn remove_on_interrupt(folder: &Path) -> impl Drop {
+    UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(folder.to_path_buf());
+    Unfinished(folder.to_path_buf())
 }
 
 /// A file being written in the folder of its final name, renamed into place when complete, so

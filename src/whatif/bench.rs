@@ -34,6 +34,7 @@ fn bench_suite(size: usize, jobs: usize) -> Result<(String, f64), String> {
         return Err("no scenarios/ folder here to copy".into());
     }
     let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let _removed_if_interrupted = crate::report::remove_on_interrupt(scratch.path());
     let root = scratch.path().join("scenarios");
     let copies = size.div_ceil(originals.len());
     let catalogs = Path::new("scenarios/catalogs");
