@@ -158,13 +158,16 @@ pub(crate) fn has_scenario_extension(path: &Path) -> bool {
         .is_some_and(|extension| extension.eq_ignore_ascii_case("yaml") || extension.eq_ignore_ascii_case("yml"))
 }
 
+/// A file's text, for a quick look before it is loaded. Only a regular file is read: reading a
+/// pipe would wait for a writer forever.
+fn read_regular_file(path: &Path) -> Option<String> {
+    std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()).then(|| std::fs::read_to_string(path).ok()).flatten()
+}
+
 /// The title on a file's top-level `scenario:` line, read without loading the file (for a
 /// file that does not load).
 pub fn title_line(path: &Path) -> Option<String> {
-    if !std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) {
-        return None;
-    }
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = read_regular_file(path)?;
     // The line alone, read as YAML: quotes, escapes and comments as the loader reads them.
     let line = text.lines().find(|line| line.starts_with("scenario:"))?;
     let read: std::collections::BTreeMap<String, String> = serde_saphyr::from_str(line).ok()?;
@@ -174,11 +177,7 @@ pub fn title_line(path: &Path) -> Option<String> {
 /// A quick look at the top-level keys, without reporting anything: unreadable or invalid
 /// files are scenarios (and get their errors when loaded).
 fn is_shared_document(path: &Path) -> bool {
-    // Only a regular file is read here: reading a pipe would wait for a writer forever.
-    if !std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) {
-        return false;
-    }
-    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let Some(text) = read_regular_file(path) else { return false };
     let top_keys: Vec<&str> = text
         .lines()
         .filter(|line| !line.starts_with([' ', '\t', '#', '-']) && line.contains(':'))

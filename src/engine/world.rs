@@ -231,7 +231,7 @@ impl<'s, O: Observer> World<'s, O> {
             code: None,
             rule: Rule::PartnerProgram,
         };
-        self.record(event, detail);
+        self.record(event, detail, true);
     }
 
     pub(crate) fn schedule(&mut self, at: Instant, kind: DueKind, subscription: u32) {
@@ -311,14 +311,12 @@ impl<'s, O: Observer> World<'s, O> {
         self.rule_hits[rule.index()] += 1;
     }
 
-    fn record(&mut self, event: Event, detail: String) {
-        self.hit(event.rule);
-        self.record_uncounted(event, detail);
-    }
-
-    /// An event that repeats a decision already counted (an order's summary of its refused
-    /// lines): shown, but not a second exercise of its rule in `rules.csv`.
-    fn record_uncounted(&mut self, event: Event, detail: String) {
+    /// `counted`: the event is a decision of its rule for `rules.csv`; an event that repeats
+    /// a decision already counted (an order's summary of its refused lines) is not.
+    fn record(&mut self, event: Event, detail: String, counted: bool) {
+        if counted {
+            self.hit(event.rule);
+        }
         self.events += 1;
         self.observer.event(event, detail);
     }
@@ -334,26 +332,33 @@ impl<'s, O: Observer> World<'s, O> {
         rule: Rule,
         detail: impl FnOnce(&Self) -> String,
     ) {
+        self.emit_event(kind, subject, result, code, rule, detail, true);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_event(
+        &mut self,
+        kind: EventKind,
+        subject: Subject,
+        result: EventResult,
+        code: Option<Code>,
+        rule: Rule,
+        detail: impl FnOnce(&Self) -> String,
+        counted: bool,
+    ) {
         let source = match self.step {
             Some(step) => Source::Action { step },
             None => Source::Scheduled,
         };
         let detail = if O::WANTS_DETAIL { detail(self) } else { String::new() };
         let event = Event { at: self.now, source, actor: self.actor, kind, subject, result, code, rule };
-        self.record(event, detail);
+        self.record(event, detail, counted);
     }
 
     /// The refusal of an action whose refusal was already decided and counted in its parts
     /// (an order whose lines were refused one by one).
     pub(crate) fn refuse_as_summary(&mut self, action: &'static str, subject: Subject, code: Code, rule: Rule, detail: impl FnOnce(&Self) -> String) {
-        let source = match self.step {
-            Some(step) => Source::Action { step },
-            None => Source::Scheduled,
-        };
-        let detail = if O::WANTS_DETAIL { detail(self) } else { String::new() };
-        let event =
-            Event { at: self.now, source, actor: self.actor, kind: EventKind::Action(action), subject, result: EventResult::Rejected, code: Some(code), rule };
-        self.record_uncounted(event, detail);
+        self.emit_event(EventKind::Action(action), subject, EventResult::Rejected, Some(code), rule, detail, false);
     }
 
     /// A consequence of the current action or scheduled event.

@@ -247,22 +247,21 @@ pub struct Parameter {
     show: fn(&Policy) -> String,
 }
 
+/// A whole number of days written `90` or `90d`, within `range`; `None` otherwise.
+fn days_within(written: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
+    written.strip_suffix('d').unwrap_or(written).parse::<u32>().ok().filter(|days| range.contains(days))
+}
+
 fn parse_days(value: &ParameterValue) -> Result<u32, String> {
     let written = value.text()?;
-    let text = written.strip_suffix('d').unwrap_or(written);
-    text.parse::<u32>()
-        .ok()
-        .filter(|days| *days <= 100_000)
+    days_within(written, 0..=100_000)
         .ok_or_else(|| format!("`{written}` is not a number of days (0 to 100000, written 90 or 90d: this parameter counts whole days)"))
 }
 
 /// A trial lasts at least a day, as an offer's own `trial: {days}` must (catalog rule).
 fn parse_trial_days(value: &ParameterValue) -> Result<u32, String> {
     let written = value.text()?;
-    let text = written.strip_suffix('d').unwrap_or(written);
-    text.parse::<u32>()
-        .ok()
-        .filter(|days| (1..=MAX_TRIAL_DAYS).contains(days))
+    days_within(written, 1..=MAX_TRIAL_DAYS)
         .ok_or_else(|| format!("`{written}` is not a trial's length: a trial lasts 1 to {MAX_TRIAL_DAYS} days (written 30 or 30d)"))
 }
 

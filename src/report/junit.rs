@@ -4,9 +4,17 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::suite::{ScenarioRun, Status};
 
-pub fn junit_xml(runs: &[ScenarioRun]) -> String {
+/// The JUnit document of one suite of cases.
+fn report_of(cases: Vec<TestCase>) -> String {
     let mut report = Report::new("cspsim");
     let mut suite = TestSuite::new("scenarios");
+    suite.add_test_cases(cases);
+    report.add_test_suite(suite);
+    report.to_string().expect("JUnit XML serializes")
+}
+
+pub fn junit_xml(runs: &[ScenarioRun]) -> String {
+    let mut cases = Vec::with_capacity(runs.len());
     // Each case's classname: its stable name, unless two files of the run share it (two
     // projects' suites in one run), where the path as given tells them apart.
     let stable: Vec<Option<String>> = runs.iter().map(|run| crate::snapshot::stable_name(&run.path)).collect();
@@ -36,22 +44,17 @@ pub fn junit_xml(runs: &[ScenarioRun]) -> String {
         let title = run.title.clone().or_else(|| crate::suite::title_line(&run.path)).unwrap_or_else(|| run.display.clone());
         let mut case = TestCase::new(title, status);
         case.set_classname(classname);
-        suite.add_test_case(case);
+        cases.push(case);
     }
-    report.add_test_suite(suite);
-    report.to_string().expect("JUnit XML serializes")
+    report_of(cases)
 }
 
 /// The JUnit file of a run that did not start (no scenario found, a tag no scenario has): one
 /// errored case that says why.
 pub fn run_did_not_start_xml(message: &str) -> String {
-    let mut report = Report::new("cspsim");
-    let mut suite = TestSuite::new("scenarios");
     let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
     status.set_message(message.to_string());
     let mut case = TestCase::new("the run did not start", status);
     case.set_classname("cspsim");
-    suite.add_test_case(case);
-    report.add_test_suite(suite);
-    report.to_string().expect("JUnit XML serializes")
+    report_of(vec![case])
 }

@@ -20,21 +20,29 @@ static COMMITTING: Mutex<()> = Mutex::new(());
 /// One temporary file in [`UNFINISHED`], until it is renamed into place or dropped.
 struct Unfinished(PathBuf);
 
+fn unfinished_list() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
+    UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Unfinished {
+    fn listed(list: &mut BTreeSet<PathBuf>, path: &Path) -> Unfinished {
+        list.insert(path.to_path_buf());
+        Unfinished(path.to_path_buf())
+    }
+
     /// Creates the temporary file while holding the list, so that no file exists on disk
     /// without being in it (an interruption between the two would leave it behind).
     fn create_in(folder: &Path) -> std::io::Result<(tempfile::NamedTempFile, Unfinished)> {
-        let mut unfinished = UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut list = unfinished_list();
         let temporary = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?;
-        unfinished.insert(temporary.path().to_path_buf());
-        let path = temporary.path().to_path_buf();
-        Ok((temporary, Unfinished(path)))
+        let unfinished = Unfinished::listed(&mut list, temporary.path());
+        Ok((temporary, unfinished))
     }
 }
 
 impl Drop for Unfinished {
     fn drop(&mut self) {
-        UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.0);
+        unfinished_list().remove(&self.0);
     }
 }
 
@@ -44,7 +52,7 @@ impl Drop for Unfinished {
 /// interrupted run leaves neither a truncated file nor a `.cspsim-*.tmp` behind.
 pub fn remove_unfinished_outputs_then(exit: impl FnOnce() -> std::convert::Infallible) -> std::convert::Infallible {
     let _committing = COMMITTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let unfinished = UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let unfinished = unfinished_list();
     for path in unfinished.iter() {
         let _ = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
     }
@@ -54,8 +62,7 @@ pub fn remove_unfinished_outputs_then(exit: impl FnOnce() -> std::convert::Infal
 /// Keeps a scratch folder (`bench`'s copies of the suite) on the list an interruption removes,
 /// for as long as the returned guard lives.
 pub fn remove_on_interrupt(folder: &Path) -> impl Drop {
-    UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(folder.to_path_buf());
-    Unfinished(folder.to_path_buf())
+    Unfinished::listed(&mut unfinished_list(), folder)
 }
 
 /// A file being written in the folder of its final name, renamed into place when complete, so

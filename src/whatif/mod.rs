@@ -403,8 +403,8 @@ pub fn command(args: &WhatifArgs, err: Style) -> u8 {
 }
 
 /// The calendar months any of the runs spans.
-fn month_span(results: &[Metrics]) -> Option<(i32, i32)> {
-    let spans: Vec<(i32, i32)> = results.iter().filter_map(Metrics::month_span).collect();
+fn month_span<'m>(results: impl IntoIterator<Item = &'m Metrics>) -> Option<(i32, i32)> {
+    let spans: Vec<(i32, i32)> = results.into_iter().filter_map(Metrics::month_span).collect();
     Some((spans.iter().map(|s| s.0).min()?, spans.iter().map(|s| s.1).max()?))
 }
 
@@ -480,7 +480,7 @@ fn stage_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
     monthly_header.push("difference".to_string());
     let mut monthly = Vec::new();
     for (scenario, results) in &groups {
-        let Some((first, last)) = month_span(results) else { continue };
+        let Some((first, last)) = month_span(results.iter()) else { continue };
         for month in first..=last {
             for (metric, of_month, is_money) in MONTHLY_METRICS {
                 let values: Vec<i128> = results.iter().map(|m| of_month(&m.month(month))).collect();
@@ -493,8 +493,7 @@ fn stage_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioCompar
     }
     let whatif_monthly = stage(&folder.join("whatif_monthly.csv"), &crate::report::csv_bytes(&monthly_header, &monthly, is_text_column))?;
     // One panel per currency, over the months any run spans.
-    let all_sums: Vec<Metrics> = totals.iter().flat_map(|(_, _, sums)| sums.iter().cloned()).collect();
-    let (first, last) = month_span(&all_sums).unwrap_or((0, -1));
+    let (first, last) = month_span(totals.iter().flat_map(|(_, _, sums)| sums)).unwrap_or((0, -1));
     let panels: Vec<chart::Panel> = totals
         .iter()
         .map(|(_, currency, sums)| chart::Panel {
