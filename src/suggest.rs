@@ -19,8 +19,8 @@ pub fn nearest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
     best.map(|(_, candidate)| candidate)
 }
 
-/// [`nearest`], or else the one candidate the input is the first part of (`deletion` for
-/// `deletion_date`): a name remembered by half. Only for the names a message suggests, never
+/// [`nearest`], or else the one candidate the input is the beginning of (`deletion` for
+/// `deletion_date`, `us-gov` for `us-government`): a name remembered by half. Only for the names a message suggests, never
 /// for deciding what a misspelt key stands in for.
 pub fn nearest_or_completion<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<&'a str> {
     nearest(input, candidates.clone()).or_else(|| by_first_part(input, candidates))
@@ -33,7 +33,7 @@ fn by_first_part<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>)
     }
     let mut matching = candidates.into_iter().filter(|candidate| {
         let candidate = candidate.to_ascii_lowercase();
-        candidate.len() > lowered.len() && candidate.starts_with(&lowered) && candidate[lowered.len()..].starts_with(['_', '-'])
+        candidate.len() > lowered.len() && candidate.starts_with(&lowered)
     });
     let first = matching.next()?;
     matching.next().is_none().then_some(first)
@@ -59,6 +59,7 @@ mod tests {
         let fields = ["deletion_date", "auto_renew", "trial_end", "term_start", "term_end", "view_invoices"];
         assert_eq!(nearest_or_completion("deletion", fields), Some("deletion_date"));
         assert_eq!(nearest_or_completion("trial", fields), Some("trial_end"));
+        assert_eq!(nearest_or_completion("us-gov", ["commercial", "us-government"]), Some("us-government"));
         assert_eq!(nearest_or_completion("renew", fields), None, "a later part is not enough");
         assert_eq!(nearest_or_completion("invoices", fields), None, "nor is an unrelated name's last part");
         assert_eq!(nearest_or_completion("term", fields), None, "two fields start with it");

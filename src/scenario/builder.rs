@@ -107,10 +107,26 @@ impl<'a> Builder<'a> {
     /// Like [`Builder::decode`], but a value with placeholders for what could be stepped over
     /// (see [`node_de::decode_recovering`]) is still returned, its errors reported, so that the
     /// checks that need the value still run. The file does not run: it has errors.
-    pub fn decode_recovering<T: for<'de> Deserialize<'de>>(&mut self, node: &Node) -> Option<T> {
+    pub fn decode_recovering<T: for<'de> Deserialize<'de> + schemars::JsonSchema>(&mut self, node: &Node) -> Option<T> {
         let (value, errors) = node_de::decode_recovering::<T>(node);
+        // serde names the first missing key of a mapping; the schema names the others.
+        let missing_keys = match errors.iter().any(|error| matches!(error.kind, node_de::DecodeErrorKind::MissingKey { .. })) {
+            true => node_de::missing_keys::<T>(node),
+            false => Vec::new(),
+        };
         self.report_decode_errors(errors);
+        self.report_decode_errors_once(missing_keys);
         value
+    }
+
+    /// Reports the errors of a second decoding of a part of the file, leaving out those the
+    /// first one reported.
+    pub fn report_decode_errors_once(&mut self, errors: Vec<node_de::DecodeError>) {
+        let new: Vec<node_de::DecodeError> = errors
+            .into_iter()
+            .filter(|error| !self.diagnostics.0.iter().any(|reported| reported.position == error.position && reported.message == error.message()))
+            .collect();
+        self.report_decode_errors(new);
     }
 
     fn report_decode_errors(&mut self, errors: Vec<node_de::DecodeError>) {

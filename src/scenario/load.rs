@@ -25,7 +25,7 @@ use crate::scenario::builtin_policies as builtin;
 use crate::scenario::catalog_file::{self, decode_catalog, load_catalog_file};
 use crate::scenario::diagnostic::{Diagnostic, Diagnostics, Position};
 use crate::scenario::model::*;
-use crate::scenario::node_de::Located;
+use crate::scenario::node_de::{self, Located};
 use crate::scenario::policy_file::load_policy_file;
 use crate::scenario::source::{parse_mapping, read_text};
 use crate::scenario::yaml::{Node, NodeValue};
@@ -101,8 +101,26 @@ pub const MAX_POPULATION_MONTHS: i64 = 1200;
 const TOP_KEYS: &str = "`scenario`, `start`, `partner`, `catalog` and `steps`";
 
 pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &LoadOptions) -> Result<LoadedScenario, Diagnostics> {
-    let root = parse_mapping(path, text, "a scenario", TOP_KEYS)?;
+    let (root, repeated_keys) = parse_mapping(path, text, "a scenario", TOP_KEYS)?;
     let mut builder = Builder::new(path, text);
+    // A catalog or a policy given where a scenario was meant: one message that says so,
+    // rather than every scenario key it lacks.
+    let has = |key: &str| root.get(key).is_some();
+    if !has("scenario") && !has("steps") {
+        let other_kind = match () {
+            _ if has("offers") && has("currency") => Some(("a catalog", "`catalog:`")),
+            _ if has("policy") && has("parameters") => Some(("a policy", "`policy:`")),
+            _ => None,
+        };
+        if let Some((kind, key)) = other_kind {
+            builder.report(
+                Diagnostic::new(path, root.position, format!("this is {kind} file, not a scenario"))
+                    .expected(format!("a scenario (with {TOP_KEYS}), which names this file in its {key}")),
+            );
+            return Err(builder.diagnostics.finish());
+        }
+    }
+    repeated_keys.into_iter().for_each(|diagnostic| builder.report(diagnostic));
 
     // Steps, customers and the catalog are decoded one by one so that each bad one is
     // reported; the rest of the file is decoded with placeholders in their place.
@@ -246,16 +264,19 @@ fn decode_steps(builder: &mut Builder, node: Option<&Node>) -> DecodedSteps {
         NodeValue::Sequence(items) => {
             for item in items {
                 let errors_before = builder.diagnostics.len();
-                match builder.decode_recovering::<Located<StepSection>>(item) {
-                    Some(step) => {
-                        // Decoded past a mistake (an unknown key may be a misspelt action):
-                        // the checks that the mistake could explain are left out for it.
-                        if builder.diagnostics.len() > errors_before {
-                            decoded.with_errors.insert(decoded.steps.len());
-                        }
-                        decoded.steps.push(step);
+                let decoded_step = decode_step(builder, item);
+                let action_failed = decoded_step.as_ref().is_none_or(|(_, failed)| *failed);
+                if let Some((step, _)) = decoded_step {
+                    // Decoded past a mistake (an unknown key may be a misspelt action):
+                    // the checks that the mistake could explain are left out for it.
+                    if builder.diagnostics.len() > errors_before {
+                        decoded.with_errors.insert(decoded.steps.len());
                     }
-                    None => {
+                    decoded.steps.push(step);
+                }
+                match action_failed {
+                    false => {}
+                    true => {
                         decoded.complete = false;
                         item.walk(&mut |n| {
                             if let NodeValue::Mapping(entries) = &n.value {
@@ -280,6 +301,60 @@ fn decode_steps(builder: &mut Builder, node: Option<&Node>) -> DecodedSteps {
     }
     decoded
 }
+
+/// A step, with its `expect` and `check` decoded on their own: a mistake in what a step
+/// expects must not hide the mistakes of its action (an undefined subscription, say), nor a
+/// mistake in its action those of its `by` and `check`. The flag says the step stands
+/// without its action, which had errors.
+fn decode_step(builder: &mut Builder, item: &Node) -> Option<(Located<StepSection>, bool)> {
+    const EXPECTATIONS: [&str; 2] = ["expect", "check"];
+    let without = |keys: &[&str]| {
+        let mut copy = item.clone();
+        if let NodeValue::Mapping(entries) = &mut copy.value {
+            entries.retain(|(key, _)| !key.scalar_text().is_some_and(|key| keys.contains(&key)));
+        }
+        copy
+    };
+    let action_part = without(&EXPECTATIONS);
+    let (mut step, action_failed) = match builder.decode_recovering::<Located<StepSection>>(&action_part) {
+        Some(step) => (step, false),
+        None => {
+            // The rest of the step, its action left out, for the checks of its other parts;
+            // the errors already reported are not reported twice.
+            let mut keys: Vec<&str> = ACTION_KEYS.to_vec();
+            keys.extend(EXPECTATIONS);
+            let (step, errors) = node_de::decode_recovering::<Located<StepSection>>(&without(&keys));
+            builder.report_decode_errors_once(errors);
+            (step?, true)
+        }
+    };
+    let present = |key: &str| item.get(key).filter(|node| node.value != NodeValue::Null);
+    if let Some(node) = present("expect") {
+        step.value.expect = builder.decode_recovering(node);
+    }
+    if let Some(node) = present("check") {
+        step.value.check = builder.decode_recovering(node);
+    }
+    Some((step, action_failed))
+}
+
+/// The keys of a step that are its action (one of them at most).
+const ACTION_KEYS: [&str; 14] = [
+    "browse",
+    "add_to_cart",
+    "checkout",
+    "buy",
+    "buy_addon",
+    "set_quantity",
+    "suspend",
+    "reactivate",
+    "cancel",
+    "set_auto_renew",
+    "convert_trial",
+    "record_usage",
+    "set_price",
+    "view_invoices",
+];
 
 type DecodedCustomers = (Vec<(Located<String>, Option<Located<CustomerSection>>)>, bool);
 

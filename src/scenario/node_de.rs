@@ -18,7 +18,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserialize
 
 use crate::scenario::diagnostic::Position;
 use crate::scenario::yaml::{Node, NodeValue};
-use crate::suggest::nearest;
+use crate::suggest::{nearest, nearest_or_completion};
 
 /// The newtype name through which [`Located`] asks this deserializer for a node's position.
 const LOCATED_MARKER: &str = "__cspsim_located";
@@ -108,7 +108,7 @@ pub enum DecodeErrorKind {
         expected: String,
     },
     MissingKey {
-        key: &'static str,
+        key: String,
         context: String,
     },
     Message(String),
@@ -158,7 +158,7 @@ impl DecodeError {
             DecodeErrorKind::UnknownKey { expected, .. } if expected.is_empty() => Some("no keys: an empty mapping, `{}`".to_string()),
             DecodeErrorKind::UnknownKey { expected, .. } | DecodeErrorKind::UnknownVariant { expected, .. } => Some(format!("one of: {}", expected.join(", "))),
             DecodeErrorKind::InvalidType { expected, .. } | DecodeErrorKind::InvalidValue { expected, .. } => Some(expected.clone()),
-            DecodeErrorKind::MissingKey { key, .. } => Some(format!("a `{key}:` entry in this mapping")),
+            DecodeErrorKind::MissingKey { key, .. } => Some(format!("the key `{key}:` in this mapping")),
             DecodeErrorKind::Message(_) | DecodeErrorKind::AlreadyReported => None,
         }
     }
@@ -166,7 +166,16 @@ impl DecodeError {
     pub fn suggestion(&self) -> Option<String> {
         match &self.kind {
             DecodeErrorKind::UnknownKey { key, expected, .. } => nearest(key, expected.iter().copied()).map(str::to_string),
-            DecodeErrorKind::UnknownVariant { variant, expected } => nearest(variant, expected.iter().copied()).map(str::to_string),
+            DecodeErrorKind::UnknownVariant { variant, expected } => nearest_or_completion(variant, expected.iter().copied()).map(str::to_string),
+            DecodeErrorKind::InvalidType { found, expected } | DecodeErrorKind::InvalidValue { found, expected } => {
+                let written = found.strip_prefix("the text `")?.strip_suffix('`')?;
+                if expected == "true or false" {
+                    return boolean_meant(written).map(str::to_string);
+                }
+                // The names an "expected" phrase quotes (`ok`) are the valid spellings.
+                let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+                nearest_or_completion(written, names.iter().copied()).map(str::to_string)
+            }
             _ => None,
         }
     }
@@ -197,7 +206,7 @@ impl de::Error for DecodeError {
         DecodeError::new(DecodeErrorKind::UnknownKey { key: field.to_string(), expected: expected.to_vec(), context: String::new() })
     }
     fn missing_field(field: &'static str) -> Self {
-        DecodeError::new(DecodeErrorKind::MissingKey { key: field, context: String::new() })
+        DecodeError::new(DecodeErrorKind::MissingKey { key: field.to_string(), context: String::new() })
     }
     fn duplicate_field(field: &'static str) -> Self {
         DecodeError::new(DecodeErrorKind::Message(format!("duplicate key `{field}`")))
@@ -445,7 +454,7 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
         visitor.visit_map(NodeMapAccess { entries: known.into_iter(), pending: None, context: self.context }).map_err(|error| {
             let error = match error.kind {
                 // The misspelling was reported with this key as its suggestion.
-                DecodeErrorKind::MissingKey { key, .. } if meant.contains(&key) => DecodeError { kind: DecodeErrorKind::AlreadyReported, ..error },
+                DecodeErrorKind::MissingKey { key, .. } if meant.contains(&key.as_str()) => DecodeError { kind: DecodeErrorKind::AlreadyReported, ..error },
                 DecodeErrorKind::MissingKey { key, context } if context.is_empty() => {
                     DecodeError { kind: DecodeErrorKind::MissingKey { key, context: context_phrase }, ..error }
                 }
@@ -496,6 +505,101 @@ impl<'de, 'c> Deserializer<'de> for NodeDeserializer<'de, 'c> {
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         visitor.visit_unit()
+    }
+}
+
+/// Every required key missing anywhere in `node`, by the JSON Schema of the type it is
+/// decoded as. serde stops a mapping at its first missing key; a person wants to hear of all
+/// of them at once. Where the schema leaves the shape open (a value that may be one of
+/// several mappings), nothing is said: decoding reports what it finds there.
+pub fn missing_keys<T: schemars::JsonSchema>(node: &Node) -> Vec<DecodeError> {
+    let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>().to_value();
+    let mut missing = Vec::new();
+    // Named as serde names the type, so that serde's own report of the first is the same.
+    missing_keys_in(&schema, &schema, Some(&T::schema_name()), node, &mut missing);
+    missing
+}
+
+fn missing_keys_in(root: &serde_json::Value, schema: &serde_json::Value, name: Option<&str>, node: &Node, missing: &mut Vec<DecodeError>) {
+    if let Some((name, definition)) = definition(root, schema) {
+        return missing_keys_in(root, definition, Some(name), node, missing);
+    }
+    for alternatives in ["anyOf", "oneOf"] {
+        if let Some(alternatives) = schema.get(alternatives).and_then(|a| a.as_array()) {
+            let fitting: Vec<&serde_json::Value> = alternatives.iter().filter(|alternative| shape_fits(root, alternative, node)).collect();
+            if let [only] = fitting.as_slice() {
+                missing_keys_in(root, only, name, node, missing);
+            }
+            return;
+        }
+    }
+    match &node.value {
+        NodeValue::Mapping(entries) => {
+            let keys: Vec<&str> = entries.iter().filter_map(|(key, _)| key.scalar_text()).collect();
+            if let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) {
+                // A required key that an unknown key misspells was reported with it.
+                let meant: Vec<&str> =
+                    keys.iter().filter(|key| !properties.contains_key(**key)).filter_map(|key| nearest(key, properties.keys().map(String::as_str))).collect();
+                let required = schema.get("required").and_then(|r| r.as_array()).into_iter().flatten().filter_map(|key| key.as_str());
+                for key in required.filter(|key| !keys.contains(key) && !meant.contains(key)) {
+                    let context = name.map(struct_context).unwrap_or_default();
+                    missing.push(DecodeError::new(DecodeErrorKind::MissingKey { key: key.to_string(), context }).at(node));
+                }
+                for (key, value) in entries {
+                    if let Some(property) = key.scalar_text().and_then(|key| properties.get(key)) {
+                        missing_keys_in(root, property, None, value, missing);
+                    }
+                }
+            } else if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+                entries.iter().for_each(|(_, value)| missing_keys_in(root, values, None, value, missing));
+            }
+        }
+        NodeValue::Sequence(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                items.iter().for_each(|item| missing_keys_in(root, item_schema, None, item, missing));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The definition a `$ref` points to, with its name.
+fn definition<'s>(root: &'s serde_json::Value, schema: &'s serde_json::Value) -> Option<(&'s str, &'s serde_json::Value)> {
+    let name = schema.get("$ref")?.as_str()?.strip_prefix("#/$defs/")?;
+    Some((name, root.get("$defs")?.get(name)?))
+}
+
+/// Whether `node` could be a value of `schema`, judged by its shape alone.
+fn shape_fits(root: &serde_json::Value, schema: &serde_json::Value, node: &Node) -> bool {
+    if let Some((_, definition)) = definition(root, schema) {
+        return shape_fits(root, definition, node);
+    }
+    if let Some(alternatives) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(|a| a.as_array()) {
+        return alternatives.iter().any(|alternative| shape_fits(root, alternative, node));
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(serde_json::Value::String(one)) => vec![one.as_str()],
+        Some(serde_json::Value::Array(several)) => several.iter().filter_map(|t| t.as_str()).collect(),
+        _ if schema.get("const").is_some() || schema.get("enum").is_some() => vec!["string"],
+        _ => return true,
+    };
+    types.iter().any(|kind| {
+        matches!(
+            (*kind, &node.value),
+            ("object", NodeValue::Mapping(_))
+                | ("array", NodeValue::Sequence(_))
+                | ("null", NodeValue::Null)
+                | ("string" | "integer" | "number" | "boolean", NodeValue::Text(_) | NodeValue::Integer(_) | NodeValue::Float | NodeValue::Bool(_))
+        )
+    })
+}
+
+/// YAML 1.1's other spellings of a boolean, which YAML 1.2 (and cspsim) read as text.
+fn boolean_meant(written: &str) -> Option<&'static str> {
+    match written.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "on" | "true" => Some("true"),
+        "no" | "n" | "off" | "false" => Some("false"),
+        _ => None,
     }
 }
 

@@ -21,8 +21,9 @@ pub fn load_policy_text(path: &Path, text: &str) -> Result<Policy, Diagnostics> 
 }
 
 fn load_document(path: &Path, text: &str, users_own: bool) -> Result<Policy, Diagnostics> {
-    let root = parse_mapping(path, text, "a policy", "`policy` and `parameters`")?;
+    let (root, repeated_keys) = parse_mapping(path, text, "a policy", "`policy` and `parameters`")?;
     let mut builder = Builder::new(path, text);
+    repeated_keys.into_iter().for_each(|diagnostic| builder.report(diagnostic));
     let Some(file) = builder.decode_recovering::<PolicyFile>(&root) else {
         return builder.finish(None);
     };

@@ -65,23 +65,27 @@ fn io_message(error: &std::io::Error) -> String {
 }
 
 /// Parses text into a YAML tree whose root must be a mapping (`what` names the document kind
-/// for messages: "a scenario").
-pub fn parse_mapping(path: &Path, text: &str, what: &str, keys: &str) -> Result<Node, Diagnostics> {
+/// for messages: "a scenario"). The tree comes with the errors that did not stop the parse
+/// (repeated keys, of which the first entry was kept), for the caller to report with its own.
+pub fn parse_mapping(path: &Path, text: &str, what: &str, keys: &str) -> Result<(Node, Vec<Diagnostic>), Diagnostics> {
     parse_mapping_once(path, text, what, keys).map_err(|d| Diagnostics(vec![d]))
 }
 
+fn located(path: &Path, text: &str, error: yaml::YamlError) -> Diagnostic {
+    let diagnostic = Diagnostic::new(path, error.position, error.message);
+    let diagnostic = match error.expected {
+        Some(expected) => diagnostic.expected(expected),
+        None => diagnostic,
+    };
+    diagnostic.with_source(text)
+}
+
 #[allow(clippy::result_large_err)] // built once per bad file, then collected into Diagnostics
-fn parse_mapping_once(path: &Path, text: &str, what: &str, keys: &str) -> Result<Node, Diagnostic> {
-    let node = yaml::parse(text).map_err(|error| {
-        let diagnostic = Diagnostic::new(path, error.position, error.message);
-        let diagnostic = match error.expected {
-            Some(expected) => diagnostic.expected(expected),
-            None => diagnostic,
-        };
-        diagnostic.with_source(text)
-    })?;
+fn parse_mapping_once(path: &Path, text: &str, what: &str, keys: &str) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
+    let (node, repeated) = yaml::parse_reporting_duplicates(text).map_err(|error| located(path, text, error))?;
+    let repeated = repeated.into_iter().map(|error| located(path, text, error)).collect();
     match &node.value {
-        NodeValue::Mapping(_) => Ok(node),
+        NodeValue::Mapping(_) => Ok((node, repeated)),
         NodeValue::Null => {
             let message = if text.trim().is_empty() { "the file is empty" } else { "the file holds no value: only comments, blank lines or a null" };
             Err(Diagnostic::new(path, Position::new(1, 1), message).expected(format!("{what}: a mapping with {keys}")))

@@ -109,7 +109,18 @@ pub struct YamlError {
 }
 
 /// Parses one YAML document into a tree. Enforces the size limit and serde-saphyr's budgets.
+/// A repeated key is no reason to stop reading: it is reported, its first entry kept, so
+/// that the rest of the file is still checked.
 pub fn parse(source: &str) -> Result<Node, YamlError> {
+    parse_reporting_duplicates(source).and_then(|(node, duplicates)| match duplicates.into_iter().next() {
+        Some(first) => Err(first),
+        None => Ok(node),
+    })
+}
+
+/// [`parse`], with each repeated key of a mapping returned beside the tree (which keeps
+/// the first entry of each key) instead of ending the parse.
+pub fn parse_reporting_duplicates(source: &str) -> Result<(Node, Vec<YamlError>), YamlError> {
     if source.len() > MAX_FILE_BYTES {
         return Err(YamlError {
             position: Position::NONE,
@@ -137,9 +148,52 @@ pub fn parse(source: &str) -> Result<Node, YamlError> {
             max_total_scalar_bytes: MAX_FILE_BYTES,
         },
         strict_booleans: true,
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::PassThrough,
     };
     let raw: Spanned<RawNode> = serde_saphyr::from_str_with_options(source, options).map_err(|error| at_the_tab(source, describe_parse_error(&error)))?;
-    Ok(build(source, raw))
+    let mut node = build(source, raw);
+    let mut duplicates = Vec::new();
+    drop_repeated_keys(&mut node, &mut duplicates);
+    Ok((node, duplicates))
+}
+
+/// Removes every entry whose key an earlier entry of the same mapping already has, and
+/// reports it where the repeated key stands.
+fn drop_repeated_keys(node: &mut Node, duplicates: &mut Vec<YamlError>) {
+    match &mut node.value {
+        NodeValue::Sequence(items) => items.iter_mut().for_each(|item| drop_repeated_keys(item, duplicates)),
+        NodeValue::Mapping(entries) => {
+            let mut seen: Vec<String> = Vec::new();
+            entries.retain(|(key, _)| {
+                let Some(identity) = key_identity(key) else { return true };
+                if seen.contains(&identity) {
+                    duplicates.push(YamlError {
+                        position: key.position,
+                        message: format!("duplicate key `{}`", shorten(key.scalar_text().unwrap_or_default())),
+                        expected: Some("each key at most once in a mapping".to_string()),
+                    });
+                    false
+                } else {
+                    seen.push(identity);
+                    true
+                }
+            });
+            entries.iter_mut().for_each(|(_, value)| drop_repeated_keys(value, duplicates));
+        }
+        _ => {}
+    }
+}
+
+/// What makes two keys the same key: the value, not the spelling (`0x0B` is `11`).
+fn key_identity(key: &Node) -> Option<String> {
+    match &key.value {
+        NodeValue::Text(text) => Some(format!("text:{text}")),
+        NodeValue::Integer(number) => Some(format!("number:{number}")),
+        NodeValue::Bool(value) => Some(format!("bool:{value}")),
+        NodeValue::Null => Some("null".to_string()),
+        NodeValue::Float => Some(format!("float:{}", key.spelling)),
+        NodeValue::Sequence(_) | NodeValue::Mapping(_) => None,
+    }
 }
 
 /// The parser reports a tab where the token it was reading began, which can be lines
