@@ -119,6 +119,14 @@ impl<'a> Builder<'a> {
         value
     }
 
+    /// Names and titles end up in terminals, CSV files and XML: a control character there (an
+    /// escape sequence, a bell) would act instead of being read. Returns whether the text is clean.
+    pub fn refuse_control_characters(&mut self, text: &Located<String>, what: &str) -> bool {
+        let Some(bad) = text.value.chars().find(|c| c.is_control()) else { return true };
+        self.error_at(text, format!("{what} contains the control character U+{:04X}", u32::from(bad)), "printable text");
+        false
+    }
+
     /// Reports the errors of a second decoding of a part of the file, leaving out those the
     /// first one reported.
     pub fn report_decode_errors_once(&mut self, errors: Vec<node_de::DecodeError>) {

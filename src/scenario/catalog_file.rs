@@ -96,6 +96,10 @@ fn build_offers(builder: &mut Builder, sections: &[Located<OfferSection>], repor
     let mut ids: BTreeMap<&str, (OfferId, u32)> = BTreeMap::new();
     for (index, section) in sections.iter().enumerate() {
         let id = &section.id;
+        if id.value.trim().is_empty() {
+            builder.error_at(id, "an offer id is empty", "the offer's id, such as `m365-e3`");
+        }
+        builder.refuse_control_characters(id, "an offer id");
         if let Some((_, line)) = ids.get(id.value.as_str()) {
             builder.error_at(id, format!("offer `{}` is defined twice (first at line {line})", id.value), "each offer id once");
         } else {

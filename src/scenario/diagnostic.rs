@@ -91,10 +91,14 @@ impl Diagnostic {
     /// ```
     pub fn render(&self) -> String {
         let mut out = String::new();
+        // Quoted names, paths and values come from the input: a control character in them
+        // (an escape sequence that clears the screen) is shown, never sent to the terminal.
+        let printable = |text: &str| -> String { text.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect() };
+        let shorten = |text: &str| printable(&shorten(text));
         let _ = writeln!(out, "error: {}", shorten(&self.message));
         let gutter = if self.position.is_known() { self.position.line.to_string().len() } else { 1 };
         let pad = " ".repeat(gutter);
-        let _ = writeln!(out, "{pad}--> {}", self.location());
+        let _ = writeln!(out, "{pad}--> {}", printable(&self.location()));
         if let Some(line) = &self.source_line {
             let _ = writeln!(out, "{pad} |");
             // A long line is shown as a window around the column, so the caret stays on screen.

@@ -159,7 +159,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
     if head.scenario.value.trim().is_empty() {
         builder.error_at(&head.scenario, "the scenario has no title", "a title that says what the scenario shows");
     }
-    refuse_control_characters(&mut builder, &head.scenario, "the title");
+    builder.refuse_control_characters(&head.scenario, "the title");
     let mut context = Context::new(&mut builder, path, &head, &catalog, options);
     context.catalog_loaded = catalog_loaded;
     let customers = context.customers(&customers_decoded);
@@ -489,7 +489,7 @@ impl<'b, 'a> Context<'b, 'a> {
             if name.value.trim().is_empty() {
                 self.builder.error_at(name, "a customer needs a name", "a handle such as wingtip, used by the steps");
             }
-            refuse_control_characters(self.builder, name, "a customer handle");
+            self.builder.refuse_control_characters(name, "a customer handle");
             let id = CustomerId(customers.len() as u32);
             self.customers.insert(name.value.clone(), id);
             let Some(section) = section else {
@@ -950,7 +950,7 @@ impl<'b, 'a> Context<'b, 'a> {
 
     fn define(&mut self, name: &Option<Located<String>>, index: usize) -> Option<HandleId> {
         let name = name.as_ref()?;
-        if !refuse_control_characters(self.builder, name, "a subscription name") {
+        if !self.builder.refuse_control_characters(name, "a subscription name") {
             return None;
         }
         if let Some(info) = self.defined.get(&name.value) {
@@ -1540,9 +1540,9 @@ fn build_partner(builder: &mut Builder, section: &PartnerSection) -> Partner {
         if handle.value.trim().is_empty() {
             builder.error_at(handle, "a user needs a name", "a handle such as ana, used by the steps' `by`");
         }
-        refuse_control_characters(builder, handle, "a user handle");
+        builder.refuse_control_characters(handle, "a user handle");
     }
-    refuse_control_characters(builder, &section.id, "the partner id");
+    builder.refuse_control_characters(&section.id, "the partner id");
     for roles in section.users.values().filter(|roles| roles.value.0.is_empty()) {
         builder.error_at(roles, "a user with no roles can do nothing (ROLE-MATRIX: a user holds one or more roles)", "a role, or a list of roles");
     }
@@ -1578,14 +1578,6 @@ const BILLING_DAYS: std::ops::RangeInclusive<u32> = 1..=28;
 struct StepTime {
     at: Instant,
     known: bool,
-}
-
-/// Names and titles end up in terminals, CSV files and XML: a control character there (an
-/// escape sequence, a bell) would act instead of being read. Returns whether the text is clean.
-fn refuse_control_characters(builder: &mut Builder, text: &Located<String>, what: &str) -> bool {
-    let Some(bad) = text.value.chars().find(|c| c.is_control()) else { return true };
-    builder.error_at(text, format!("{what} contains the control character U+{:04X}", u32::from(bad)), "printable text");
-    false
 }
 
 #[cfg(test)]

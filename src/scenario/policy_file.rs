@@ -20,6 +20,9 @@ pub fn load_policy_text(path: &Path, text: &str) -> Result<Policy, Diagnostics> 
     load_document(path, text, false)
 }
 
+/// A policy's name heads columns and chart legends; longer is a mistake, not a name.
+pub const MAX_POLICY_NAME_CHARS: usize = 64;
+
 fn load_document(path: &Path, text: &str, users_own: bool) -> Result<Policy, Diagnostics> {
     let (root, repeated_keys) = parse_mapping(path, text, "a policy", "`policy` and `parameters`")?;
     let mut builder = Builder::new(path, text);
@@ -32,6 +35,13 @@ fn load_document(path: &Path, text: &str, users_own: bool) -> Result<Policy, Dia
     // shipped is that built-in, and is welcome under its name).
     if users_own && file.policy.value.trim().is_empty() {
         builder.error_at(&file.policy, "a policy needs a name", "a name for the reports' columns, such as `csp-2020-72h`");
+    }
+    if builder.refuse_control_characters(&file.policy, "the policy's name") && file.policy.value.chars().count() > MAX_POLICY_NAME_CHARS {
+        builder.error_at(
+            &file.policy,
+            format!("the policy's name is {} characters long", file.policy.value.chars().count()),
+            format!("a name of at most {MAX_POLICY_NAME_CHARS} characters: it heads a column of every report"),
+        );
     }
     let builtin_of_that_name = if users_own { builtin::find(&file.policy.value) } else { None };
     let mut policy = match &file.extends {
@@ -84,5 +94,9 @@ mod tests {
         assert!(empty.contains("a policy needs a name"), "{empty}");
         let own = users_policy("policy: nce-14d\nextends: nce-2022\nparameters: {cancel_window_monthly: 14d}\n").unwrap();
         assert_eq!(own.name, "nce-14d");
+        let long = users_policy(&format!("policy: {}\nextends: csp-2020\n", "x".repeat(70_000))).unwrap_err();
+        assert!(long.contains("the policy's name is 70000 characters long"), "{long}");
+        let escape = users_policy("policy: \"a\\e[2Jb\"\nextends: csp-2020\n").unwrap_err();
+        assert!(escape.contains("control character U+001B"), "{escape}");
     }
 }

@@ -430,7 +430,9 @@ fn totals_by_currency(comparisons: &[ScenarioComparison], variants: usize) -> Ve
 
 fn summary_table(labels: &[String], comparisons: &[ScenarioComparison]) -> String {
     let mut out = String::new();
-    let width = labels.iter().map(|l| l.len()).max().unwrap_or(8).max(14);
+    // Names are short (a policy's is at most 64 characters); the cap keeps any label
+    // inside what a format width can take.
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(8).clamp(14, 200);
     for comparison in comparisons {
         let customers = comparison.results.first().map_or(0, |m| m.customers);
         let _ = writeln!(out, "{} ({})", comparison.display, crate::app::plural(customers, "customer"));
