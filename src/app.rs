@@ -375,7 +375,7 @@ fn warn_unreferenced_snapshots(out: &mut impl Write, paths: &[std::path::PathBuf
 /// too (one errored case), so that a CI job publishing it never shows an earlier run's results.
 fn did_not_start(args: &RunArgs, message: &str) -> u8 {
     if let Some(junit) = args.junit.as_ref() {
-        let _ = junit.parent().filter(|folder| !folder.as_os_str().is_empty()).map_or(Ok(()), std::fs::create_dir_all);
+        let _ = junit.parent().filter(|folder| !folder.as_os_str().is_empty()).map_or(Ok(()), crate::report::create_folder);
         if let Err(error) = crate::report::write_atomically(junit, crate::report::junit::run_did_not_start_xml(message).as_bytes()) {
             eprintln!("error: cannot write {}: {error}", display_path(junit));
         }
@@ -386,7 +386,7 @@ fn did_not_start(args: &RunArgs, message: &str) -> u8 {
 /// The JUnit file written beside its place, not yet in place.
 fn stage_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<AtomicFile> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder)?;
+        crate::report::create_folder(folder)?;
     }
     crate::report::stage(path, junit_xml(runs).as_bytes())
 }

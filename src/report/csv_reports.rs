@@ -36,7 +36,7 @@ pub fn write_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<()>
 /// The six reports, written beside their final names without replacing anything yet (see
 /// [`commit_all`]).
 pub fn stage_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec<AtomicFile>> {
-    std::fs::create_dir_all(folder)?;
+    crate::report::create_folder(folder)?;
     // The six files are a set: a place that cannot take one of them is found before any of
     // them is replaced.
     if let Some(blocked) = FILES.iter().map(|name| folder.join(name)).find(|path| path.is_dir()) {

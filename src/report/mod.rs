@@ -54,9 +54,36 @@ pub fn remove_unfinished_outputs_then(exit: impl FnOnce() -> std::convert::Infal
     let _committing = COMMITTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let unfinished = unfinished_list();
     for path in unfinished.iter() {
-        let _ = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
+        let _ = if path.is_dir() { remove_folder_being_written(path) } else { std::fs::remove_file(path) };
     }
     exit()
+}
+
+/// Other threads may still be writing into a scratch folder: removing it file by file would
+/// race with them (a file created behind the removal leaves the folder in place). Renamed
+/// away first, it takes no new files, as they are created under the old name.
+fn remove_folder_being_written(folder: &Path) -> std::io::Result<()> {
+    let mut doomed = folder.as_os_str().to_os_string();
+    doomed.push(".removing");
+    let doomed = PathBuf::from(doomed);
+    match std::fs::rename(folder, &doomed) {
+        Ok(()) => std::fs::remove_dir_all(&doomed),
+        Err(_) => std::fs::remove_dir_all(folder),
+    }
+}
+
+/// Creates a folder and its parents while holding the list of unfinished outputs: an
+/// interruption, which removes them holding the list until the process ends, cannot have a
+/// folder made again behind its back (a scratch folder recreated by a late `create_dir_all`).
+pub fn create_folder(folder: &Path) -> std::io::Result<()> {
+    let _list = unfinished_list();
+    std::fs::create_dir_all(folder)
+}
+
+/// Copies a file into a scratch folder, held like [`create_folder`].
+pub fn copy_into_scratch(from: &Path, to: &Path) -> std::io::Result<u64> {
+    let _list = unfinished_list();
+    std::fs::copy(from, to)
 }
 
 /// Keeps a scratch folder (`bench`'s copies of the suite) on the list an interruption removes,

@@ -239,7 +239,7 @@ pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: imp
         if !write_pending {
             return Pending::NotWritten;
         }
-        let written = pending.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| write_atomically(pending, new_snapshot.as_bytes()));
+        let written = pending.parent().map_or(Ok(()), crate::report::create_folder).and_then(|()| write_atomically(pending, new_snapshot.as_bytes()));
         match written {
             Ok(()) => Pending::Written(pending.to_path_buf()),
             Err(error) => Pending::Failed(format!("cannot write {}: {error}", pending.display())),

@@ -41,19 +41,19 @@ fn bench_suite(size: usize, jobs: usize) -> Result<(String, f64), String> {
     let mut written = 0;
     for copy in 0..copies {
         let folder = root.join(format!("copy-{copy:03}"));
-        std::fs::create_dir_all(folder.join("catalogs")).map_err(|e| e.to_string())?;
+        crate::report::create_folder(&folder.join("catalogs")).map_err(|e| e.to_string())?;
         for entry in std::fs::read_dir(catalogs).map_err(|e| e.to_string())? {
             let entry = entry.map_err(|e| e.to_string())?;
-            std::fs::copy(entry.path(), folder.join("catalogs").join(entry.file_name())).map_err(|e| e.to_string())?;
+            crate::report::copy_into_scratch(&entry.path(), &folder.join("catalogs").join(entry.file_name())).map_err(|e| e.to_string())?;
         }
         for original in &originals {
             if written == size {
                 break;
             }
             let target = folder.join(&original.display);
-            std::fs::create_dir_all(target.parent().expect("a folder")).map_err(|e| e.to_string())?;
+            crate::report::create_folder(target.parent().expect("a folder")).map_err(|e| e.to_string())?;
             // Scenarios in subfolders name their catalog `../catalogs/...`: keep that working.
-            std::fs::copy(&original.path, &target).map_err(|e| e.to_string())?;
+            crate::report::copy_into_scratch(&original.path, &target).map_err(|e| e.to_string())?;
             written += 1;
         }
     }

@@ -454,7 +454,7 @@ fn summary_table(labels: &[String], comparisons: &[ScenarioComparison]) -> Strin
 
 /// `whatif.csv`, `whatif_monthly.csv` and `whatif.svg`, written beside their places.
 fn stage_outputs(folder: &Path, labels: &[String], comparisons: &[ScenarioComparison]) -> std::io::Result<Vec<AtomicFile>> {
-    std::fs::create_dir_all(folder)?;
+    crate::report::create_folder(folder)?;
     let totals = totals_by_currency(comparisons, labels.len());
     let mut header = vec!["scenario".to_string(), "metric".to_string()];
     header.extend(labels.iter().cloned());
@@ -521,7 +521,7 @@ struct DetailFile(std::io::BufWriter<crate::report::AtomicFile>);
 
 impl DetailFile {
     fn create(folder: &Path) -> std::io::Result<DetailFile> {
-        std::fs::create_dir_all(folder)?;
+        crate::report::create_folder(folder)?;
         let mut writer = std::io::BufWriter::new(crate::report::AtomicFile::create(&folder.join("whatif_lines.csv"))?);
         let header: Vec<String> = ["variant", "scenario"].into_iter().chain(DETAIL_COLUMNS).map(str::to_string).collect();
         std::io::Write::write_all(&mut writer, &crate::report::csv_records([header], &[false; 2 + DETAIL_COLUMNS.len()]))?;
