@@ -52,7 +52,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
             continue;
         }
         let mut files = Vec::new();
-        walk(path, &mut files).map_err(|error| format!("{}: cannot read the folder: {error}", display_path(path)))?;
+        walk(path, &mut files).map_err(|(folder, error)| format!("{}: cannot read the folder: {error}", display_path(&folder)))?;
         files.sort();
         // A link to a file that the walk also reaches directly stands aside for it: the real
         // file's path names its snapshot and resolves its relative catalog.
@@ -93,24 +93,32 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
         .collect())
 }
 
-fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The files under `folder`; a folder that cannot be read is named in the error, which is
+/// often one deep inside the tree rather than the one given.
+fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> Result<(), (PathBuf, std::io::Error)> {
     walk_once(folder, files, &mut std::collections::BTreeSet::new(), false)
 }
 
 /// Walks a folder tree; a folder reached again through a symbolic link (`up -> ..`) is not
 /// walked twice, so a link loop cannot make the walk endless.
-fn walk_once(folder: &Path, files: &mut Vec<PathBuf>, visited: &mut std::collections::BTreeSet<PathBuf>, into_shared_folders: bool) -> std::io::Result<()> {
-    if !visited.insert(std::fs::canonicalize(folder)?) {
+fn walk_once(
+    folder: &Path,
+    files: &mut Vec<PathBuf>,
+    visited: &mut std::collections::BTreeSet<PathBuf>,
+    into_shared_folders: bool,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    let here = |error: std::io::Error| (folder.to_path_buf(), error);
+    if !visited.insert(std::fs::canonicalize(folder).map_err(here)?) {
         return Ok(());
     }
-    for entry in std::fs::read_dir(folder)? {
-        let entry = entry?;
+    for entry in std::fs::read_dir(folder).map_err(here)? {
+        let entry = entry.map_err(here)?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') {
             continue;
         }
         let path = entry.path();
-        let kind = entry.file_type()?;
+        let kind = entry.file_type().map_err(here)?;
         if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
             if into_shared_folders || !SHARED_FOLDERS.contains(&name.as_str()) {
                 walk_once(&path, files, visited, into_shared_folders)?;
