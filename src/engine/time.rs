@@ -109,6 +109,10 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
 /// accepted) or a bare date meaning 00:00Z of that date.
 pub fn parse_instant(text: &str) -> Result<Instant, String> {
     let expected = "expected a date (2020-07-22) or a UTC instant (2020-07-22T09:00:00Z)";
+    // A word (`yesterday`, `noon`) is no date at all; said so before it is split at its `t`.
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!("`{text}` is not a date or an instant; {expected}"));
+    }
     if text.len() == 10 {
         let date = parse_date(text).map_err(|message| format!("{message}; {expected}"))?;
         return check_range(Instant::at_midnight(date), text);
@@ -116,6 +120,9 @@ pub fn parse_instant(text: &str) -> Result<Instant, String> {
     let Some((date_text, time_text)) = text.split_once(['T', 't', ' ']) else {
         return Err(format!("`{text}` is not an instant; {expected}"));
     };
+    if time_text.contains('.') && time_text.trim_end_matches(['Z', 'z']).rsplit_once('.').is_some_and(|(_, fraction)| fraction.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(format!("`{text}` has a fraction of a second; instants are whole seconds ({expected})"));
+    }
     let date = parse_date(date_text).map_err(|message| format!("{message}; {expected}"))?;
     let time_text = time_text
         .strip_suffix(['Z', 'z'])
@@ -249,7 +256,8 @@ mod tests {
         assert!(parse_instant("2021-02-29").unwrap_err().contains("not a real calendar date"));
         assert!(parse_instant("2021-02-28T25:00:00Z").unwrap_err().contains("impossible time"));
         assert!(parse_instant("2021-02-28T10:00:00").unwrap_err().contains("UTC"));
-        assert!(parse_instant("yesterday").is_err());
+        assert!(parse_instant("yesterday").unwrap_err().starts_with("`yesterday` is not a date or an instant"));
+        assert!(parse_instant("2021-02-28T10:00:00.5Z").unwrap_err().contains("fraction of a second"));
     }
 
     #[test]
