@@ -994,7 +994,7 @@ impl<'b, 'a> Context<'b, 'a> {
                 self.builder.error_at(
                     text,
                     format!("the number {} is out of range", text.value.0),
-                    format!("a whole number from {} to {}", i64::MIN, i64::MAX),
+                    "a whole number of at most 18 digits (the offer's quantity bounds are checked when it is bought: BUY-QUANTITY)",
                 );
                 None
             }

@@ -306,9 +306,12 @@ macro_rules! deserialize_integer {
             let value = self.integer()?;
             match <$target>::try_from(value) {
                 Ok(value) => visitor.$visit::<DecodeError>(value).map_err(|e| e.at(self.node)),
+                // The type's own bounds are not the value's range (trial days are 1 to 3650,
+                // read as a u32): say only which way the number is wrong, and let the
+                // loader's check of the real range speak once the number fits.
                 Err(_) => Err(DecodeError::new(DecodeErrorKind::InvalidValue {
                     found: format!("the number {value}"),
-                    expected: format!("a whole number from {} to {}", <$target>::MIN, <$target>::MAX),
+                    expected: if value < 0 { "a whole number, zero or more".to_string() } else { "a smaller whole number".to_string() },
                 }).at(self.node)),
             }
         }
