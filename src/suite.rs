@@ -349,9 +349,9 @@ pub fn run_scenario(file: &ScenarioFile, options: &SuiteOptions) -> Option<Scena
     };
     run.verdict = evaluate(&outcome, &loaded.expectations);
     run.checks = run.verdict.checks;
-    for rule in &loaded.rules {
+    for (rule, line) in &loaded.rules {
         if outcome.rule_hits[rule.index()] == 0 {
-            run.warnings.push(format!("{}: rule {} is listed in `rules:` but this run did not exercise it", run.shown_path, rule.id()));
+            run.warnings.push(format!("{}:{line}: rule {} is listed in `rules:` but this run did not exercise it", run.shown_path, rule.id()));
         }
     }
     if options.compare_snapshots {

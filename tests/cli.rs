@@ -286,6 +286,22 @@ fn junit_has_one_case_per_scenario() {
 }
 
 #[test]
+fn a_listed_rule_the_run_did_not_exercise_is_a_warning_with_its_line() {
+    let dir = project();
+    let path = dir.path().join("scenarios/suspend-retention.yaml");
+    let original = read(path.clone());
+    assert!(original.contains("rules: [SUSPEND,"), "the example lists its rules");
+    std::fs::write(&path, original.replace("rules: [SUSPEND,", "rules: [TRIAL-MS, SUSPEND,")).unwrap();
+    let line = read(path.clone()).lines().position(|l| l.starts_with("rules:")).unwrap() + 1;
+    let output = cspsim(dir.path(), &["run", "--junit", "out/junit.xml"]);
+    assert_eq!(output.status.code(), Some(0), "a warning does not fail the run: {}", text(&output));
+    let warning = format!("suspend-retention.yaml:{line}: rule TRIAL-MS is listed in `rules:` but this run did not exercise it");
+    assert!(text(&output).contains(&warning), "{}", text(&output));
+    let xml = read(dir.path().join("out/junit.xml"));
+    assert!(xml.contains("<system-out>warning: ") && xml.contains(&warning), "{xml}");
+}
+
+#[test]
 fn explain_shows_rules_and_computations() {
     let dir = project();
     let output = cspsim(dir.path(), &["explain", "scenarios/quantity-change-proration.yaml"]);

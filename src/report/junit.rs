@@ -44,6 +44,11 @@ pub fn junit_xml(runs: &[ScenarioRun]) -> String {
         let title = run.title.clone().or_else(|| crate::suite::title_line(&run.path)).unwrap_or_else(|| run.display.clone());
         let mut case = TestCase::new(title, status);
         case.set_classname(classname);
+        // Warnings (a listed rule the run did not exercise) do not fail a case; CI shows them
+        // as its output.
+        if !run.warnings.is_empty() {
+            case.set_system_out(run.warnings.iter().map(|warning| format!("warning: {warning}\n")).collect::<String>());
+        }
         cases.push(case);
     }
     report_of(cases)

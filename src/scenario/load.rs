@@ -41,7 +41,8 @@ pub struct LoadedScenario {
     pub description: Option<String>,
     pub tags: Vec<String>,
     /// Rules the scenario says it exercises (`rules:`).
-    pub rules: Vec<Rule>,
+    /// The rules the file lists in `rules:`, with the line of each entry.
+    pub rules: Vec<(Rule, u32)>,
     pub script: Script,
     pub expectations: Vec<StepExpectations>,
     /// A seeded customer base to simulate besides the hand-written customers (what-if runs).
@@ -758,8 +759,8 @@ impl<'b, 'a> Context<'b, 'a> {
         None
     }
 
-    fn rules(&mut self, rules: &[Located<String>]) -> Vec<Rule> {
-        rules.iter().filter_map(|rule| self.rule(rule)).collect()
+    fn rules(&mut self, rules: &[Located<String>]) -> Vec<(Rule, u32)> {
+        rules.iter().filter_map(|rule| Some((self.rule(rule)?, rule.position.line))).collect()
     }
 
     fn rule(&mut self, id: &Located<String>) -> Option<Rule> {
