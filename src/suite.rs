@@ -38,7 +38,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
     let mut seen: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
     let mut first_time = |file: &Path| seen.insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()));
     for path in paths {
-        let metadata = std::fs::metadata(path).map_err(|_| format!("{}: no such file or folder", display_path(path)))?;
+        let metadata = std::fs::metadata(path).map_err(|_| format!("{}: no such file or folder{}", display_path(path), where_the_suite_is(path)))?;
         // Anything but a folder is taken as a file: a pipe or a device named as a scenario
         // gets the loader's "not a regular file", not an attempt to list it.
         if !metadata.is_dir() {
@@ -91,6 +91,19 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioFile>, String> {
             file
         })
         .collect())
+}
+
+/// For the default `scenarios` not found: the nearest folder above that has one, to run from
+/// (a run started inside the suite itself, say).
+fn where_the_suite_is(path: &Path) -> String {
+    if path != Path::new("scenarios") {
+        return String::new();
+    }
+    let Ok(here) = std::env::current_dir() else { return String::new() };
+    match here.ancestors().skip(1).find(|folder| folder.join("scenarios").is_dir()) {
+        Some(project) => format!(" here; the nearest suite is in {}: run from there, or name the files (`cspsim run .`)", display_path(project)),
+        None => " here: run from the folder that holds scenarios/, or name the files".to_string(),
+    }
 }
 
 /// The files under `folder`; a folder that cannot be read is named in the error, which is
