@@ -491,7 +491,7 @@ fn accept(args: &AcceptArgs) -> u8 {
         return usage_error(&format!("{}; give the scenarios (or their folder) whose pending snapshots to accept", crate::suite::no_scenario_files(&paths)));
     }
     let root = args.snapshots.clone().map_or(SnapshotRoot::Beside, SnapshotRoot::Folder);
-    let (mut accepted, mut refused, mut invalid) = (Vec::new(), 0, 0);
+    let (mut accepted, mut refused, mut invalid, mut unwritable) = (Vec::new(), 0, 0, 0);
     for file in &files {
         let Some(snapshot) = snapshot_path(&root, &file.path, &file.display) else {
             continue;
@@ -516,9 +516,13 @@ fn accept(args: &AcceptArgs) -> u8 {
                 continue;
             }
         }
+        // One snapshot that cannot be put in place does not stop the others.
         match accept_one(&pending) {
             Ok(done) => accepted.push(done),
-            Err(error) => return usage_error(&format!("cannot accept {}: {error}", display_path(&pending))),
+            Err(error) => {
+                eprintln!("error: cannot put {} in place of {}: {error}", display_path(&pending), display_path(&snapshot));
+                unwritable += 1;
+            }
         }
     }
     for path in &accepted {
@@ -532,7 +536,7 @@ fn accept(args: &AcceptArgs) -> u8 {
         let (noun, pronoun) = if refused == 1 { ("snapshot", "it") } else { ("snapshots", "them") };
         eprintln!("{refused} pending {noun} not accepted: run `cspsim check` to write {pronoun} again from the scenarios");
     }
-    if invalid > 0 {
+    if invalid > 0 || unwritable > 0 {
         return EXIT_INVALID;
     }
     if refused > 0 {
