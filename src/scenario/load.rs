@@ -437,6 +437,10 @@ struct Context<'b, 'a> {
     all_names: BTreeMap<String, u32>,
     salvaged: BTreeSet<String>,
     carts: BTreeSet<(CustomerId, Option<String>)>,
+    /// How many subscriptions the steps so far could have created (ids are handed out in
+    /// order), or `None` when a population creates others: a generated id beyond it names
+    /// nothing.
+    subscriptions_possible: Option<u32>,
 }
 
 impl<'b, 'a> Context<'b, 'a> {
@@ -480,6 +484,7 @@ impl<'b, 'a> Context<'b, 'a> {
             defined: BTreeMap::new(),
             all_names: BTreeMap::new(),
             salvaged: BTreeSet::new(),
+            subscriptions_possible: head.population.is_none().then_some(0),
             carts: BTreeSet::new(),
         }
     }
@@ -792,6 +797,10 @@ impl<'b, 'a> Context<'b, 'a> {
             time_known = known;
             previous = at;
             previous_line = step.position.line;
+            // Each cart line and add-on may create a subscription (a trial's conversion keeps
+            // its id); the step's own check may name them.
+            let creations = step.add_to_cart.iter().count() + step.buy.iter().map(|buy| buy.items.len()).sum::<usize>() + step.buy_addon.iter().count();
+            self.subscriptions_possible = self.subscriptions_possible.map(|possible| possible.saturating_add(creations as u32));
             built.push(self.step(index, step, StepTime { at, known }, decoded.with_errors.contains(&index)));
         }
         built
@@ -919,6 +928,22 @@ impl<'b, 'a> Context<'b, 'a> {
             && let Ok(number) = digits.parse::<u32>()
             && number > 0
         {
+            if let Some(possible) = self.subscriptions_possible
+                && number > possible
+            {
+                let (message, expected) = match possible {
+                    0 => (
+                        format!("no step up to here buys anything, so `{}` cannot exist yet", name.value),
+                        "a subscription bought by an earlier step (buy, checkout or buy_addon)".to_string(),
+                    ),
+                    _ => (
+                        format!("no step up to here can have created `{}`: they create at most {possible} subscriptions", name.value),
+                        format!("a generated id from sub-0001 to sub-{possible:04}, or a name given by an earlier step's `name:`"),
+                    ),
+                };
+                self.builder.error_at(name, message, expected);
+                return None;
+            }
             return Some(SubscriptionRef::Generated(number));
         }
         if self.salvaged.contains(&name.value) {
