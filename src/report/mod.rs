@@ -176,11 +176,57 @@ impl AtomicFile {
     }
 }
 
-/// Puts a set of staged files in place: only renames are left to do, so either every file of
-/// the set was written or (dropped before this) none replaced anything.
+/// Puts a set of staged files in place, all of them or none: each file a new one replaces is
+/// first moved aside, so that when a later rename fails (a file of the set that another user
+/// owns in a shared folder, an immutable file) the earlier ones are put back as they were.
+/// The error names the file and says that nothing was replaced.
 pub fn commit_all(files: Vec<AtomicFile>) -> std::io::Result<()> {
     let _committing = COMMITTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    files.into_iter().try_for_each(AtomicFile::commit)
+    let mut placed: Vec<(PathBuf, Option<tempfile::TempPath>)> = Vec::new();
+    for mut file in files {
+        if !file.ready {
+            file.make_ready()?;
+        }
+        let Target::Replace { path, temporary } = file.target else { continue };
+        match put_in_place(&path, temporary) {
+            Ok(old) => placed.push((path, old)),
+            Err(error) => {
+                for (path, old) in placed.into_iter().rev() {
+                    let _ = match old {
+                        Some(old) => std::fs::rename(&old, &path),
+                        None => std::fs::remove_file(&path),
+                    };
+                }
+                let name = crate::scenario::diagnostic::display_path(&path);
+                return Err(std::io::Error::new(error.kind(), format!("cannot put {name} in place ({error}); none of the files was replaced")));
+            }
+        }
+    }
+    // Every file is in place: the old ones moved aside go (their paths delete them on drop).
+    Ok(())
+}
+
+/// Renames `temporary` to `path`, moving a file already there aside first; returns where the
+/// old one went.
+fn put_in_place(path: &Path, temporary: tempfile::NamedTempFile) -> std::io::Result<Option<tempfile::TempPath>> {
+    let old = match std::fs::symlink_metadata(path) {
+        Ok(_) => {
+            let folder = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let aside = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?.into_temp_path();
+            std::fs::rename(path, &aside)?;
+            Some(aside)
+        }
+        Err(_) => None,
+    };
+    match temporary.persist(path) {
+        Ok(_) => Ok(old),
+        Err(error) => {
+            if let Some(old) = &old {
+                let _ = std::fs::rename(old, path);
+            }
+            Err(error.error)
+        }
+    }
 }
 
 /// Writes a whole file atomically (see [`AtomicFile`]).
@@ -297,5 +343,27 @@ mod tests {
         write_atomically(&path, b"two").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
         assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_set_that_cannot_be_put_in_place_whole_leaves_every_file_as_it_was() {
+        let folder = tempfile::tempdir().unwrap();
+        let (first, second, third) = (folder.path().join("a.csv"), folder.path().join("b.csv"), folder.path().join("c.csv"));
+        std::fs::write(&first, "old a").unwrap();
+        let files = vec![stage(&first, b"new a").unwrap(), stage(&second, b"new b").unwrap(), stage(&third, b"new c").unwrap()];
+        // After staging, something takes the third file's place that no file can replace.
+        std::fs::create_dir(&third).unwrap();
+        std::fs::write(third.join("keep"), "x").unwrap();
+        let error = commit_all(files).unwrap_err().to_string();
+        assert!(error.contains("c.csv") && error.contains("none of the files was replaced"), "{error}");
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "old a", "the replaced file is put back");
+        assert!(!second.exists(), "a file that was not there before is gone again");
+        let left: Vec<String> = std::fs::read_dir(folder.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(left.len(), 2, "no temporary file is left: {left:?}");
+        // And a set that can be put in place is, its old files gone.
+        let files = vec![stage(&first, b"new a").unwrap(), stage(&second, b"new b").unwrap()];
+        commit_all(files).unwrap();
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "new a");
+        assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 3, "a.csv, b.csv and the c.csv folder");
     }
 }
