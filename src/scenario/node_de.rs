@@ -519,19 +519,24 @@ pub fn missing_keys<T: schemars::JsonSchema>(node: &Node) -> Vec<DecodeError> {
     let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>().to_value();
     let mut missing = Vec::new();
     // Named as serde names the type, so that serde's own report of the first is the same.
-    missing_keys_in(&schema, &schema, Some(&T::schema_name()), node, &mut missing);
+    missing_keys_in(&schema, &schema, Some(&T::schema_name()), node, &mut missing, 0);
     missing
 }
 
-fn missing_keys_in(root: &serde_json::Value, schema: &serde_json::Value, name: Option<&str>, node: &Node, missing: &mut Vec<DecodeError>) {
+fn missing_keys_in(root: &serde_json::Value, schema: &serde_json::Value, name: Option<&str>, node: &Node, missing: &mut Vec<DecodeError>, hops: u32) {
+    // References and alternatives lead to other schemas for the same node; a schema that
+    // referred to itself would lead there forever.
+    if hops > MAX_SCHEMA_HOPS {
+        return;
+    }
     if let Some((name, definition)) = definition(root, schema) {
-        return missing_keys_in(root, definition, Some(name), node, missing);
+        return missing_keys_in(root, definition, Some(name), node, missing, hops + 1);
     }
     for alternatives in ["anyOf", "oneOf"] {
         if let Some(alternatives) = schema.get(alternatives).and_then(|a| a.as_array()) {
-            let fitting: Vec<&serde_json::Value> = alternatives.iter().filter(|alternative| shape_fits(root, alternative, node)).collect();
+            let fitting: Vec<&serde_json::Value> = alternatives.iter().filter(|alternative| shape_fits(root, alternative, node, 0)).collect();
             if let [only] = fitting.as_slice() {
-                missing_keys_in(root, only, name, node, missing);
+                missing_keys_in(root, only, name, node, missing, hops + 1);
             }
             return;
         }
@@ -550,21 +555,24 @@ fn missing_keys_in(root: &serde_json::Value, schema: &serde_json::Value, name: O
                 }
                 for (key, value) in entries {
                     if let Some(property) = key.scalar_text().and_then(|key| properties.get(key)) {
-                        missing_keys_in(root, property, None, value, missing);
+                        missing_keys_in(root, property, None, value, missing, 0);
                     }
                 }
             } else if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
-                entries.iter().for_each(|(_, value)| missing_keys_in(root, values, None, value, missing));
+                entries.iter().for_each(|(_, value)| missing_keys_in(root, values, None, value, missing, 0));
             }
         }
         NodeValue::Sequence(items) => {
             if let Some(item_schema) = schema.get("items") {
-                items.iter().for_each(|item| missing_keys_in(root, item_schema, None, item, missing));
+                items.iter().for_each(|item| missing_keys_in(root, item_schema, None, item, missing, 0));
             }
         }
         _ => {}
     }
 }
+
+/// How many references and alternatives are followed for one node.
+const MAX_SCHEMA_HOPS: u32 = 32;
 
 /// The definition a `$ref` points to, with its name.
 fn definition<'s>(root: &'s serde_json::Value, schema: &'s serde_json::Value) -> Option<(&'s str, &'s serde_json::Value)> {
@@ -573,12 +581,15 @@ fn definition<'s>(root: &'s serde_json::Value, schema: &'s serde_json::Value) ->
 }
 
 /// Whether `node` could be a value of `schema`, judged by its shape alone.
-fn shape_fits(root: &serde_json::Value, schema: &serde_json::Value, node: &Node) -> bool {
+fn shape_fits(root: &serde_json::Value, schema: &serde_json::Value, node: &Node, hops: u32) -> bool {
+    if hops > MAX_SCHEMA_HOPS {
+        return true;
+    }
     if let Some((_, definition)) = definition(root, schema) {
-        return shape_fits(root, definition, node);
+        return shape_fits(root, definition, node, hops + 1);
     }
     if let Some(alternatives) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(|a| a.as_array()) {
-        return alternatives.iter().any(|alternative| shape_fits(root, alternative, node));
+        return alternatives.iter().any(|alternative| shape_fits(root, alternative, node, hops + 1));
     }
     let types: Vec<&str> = match schema.get("type") {
         Some(serde_json::Value::String(one)) => vec![one.as_str()],
