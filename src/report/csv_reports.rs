@@ -46,8 +46,10 @@ pub fn stage_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec
     let mut summary = create(folder, "summary.csv", vec!["scenario", "file", "policy", "status", "steps", "checks", "failures", "title", "snapshot"])?;
     let mut events = create(folder, "events.csv", with_scenario(&EVENT_COLUMNS))?;
     let mut subscriptions = create(folder, "subscriptions.csv", with_scenario(&SUBSCRIPTION_COLUMNS))?;
-    let mut invoices = create(folder, "invoices.csv", vec!["scenario", "invoice_date", "lines", "total"])?;
-    let mut lines = create(folder, "invoice_lines.csv", with_scenario(&LINE_COLUMNS))?;
+    // Amounts are in the scenario's catalog currency; a run may mix currencies, so each row
+    // says which (after the columns of the format doc).
+    let mut invoices = create(folder, "invoices.csv", vec!["scenario", "invoice_date", "lines", "total", "currency"])?;
+    let mut lines = create(folder, "invoice_lines.csv", with_scenario(&LINE_COLUMNS).into_iter().chain(["currency"]).collect())?;
     let mut rule_counts = vec![0_u64; Rule::COUNT];
     let mut rule_scenarios: Vec<Vec<&str>> = vec![Vec::new(); Rule::COUNT];
     for run in runs {
@@ -66,9 +68,12 @@ pub fn stage_reports(folder: &Path, runs: &[ScenarioRun]) -> std::io::Result<Vec
             row.push("invoice_date", crate::engine::time::format_date(invoice.date));
             row.push("lines", invoice.lines.len().to_string());
             row.push("total", invoice.total.to_string());
+            row.push("currency", outcome.script.catalog.currency.clone());
             invoices.write(row)?;
             for line in &invoice.lines {
-                lines.write(prefixed(scenario, outcome.line_row(invoice.date, line)))?;
+                let mut row = prefixed(scenario, outcome.line_row(invoice.date, line));
+                row.push("currency", outcome.script.catalog.currency.clone());
+                lines.write(row)?;
             }
         }
         for (rule, hits) in outcome.rules_exercised() {
