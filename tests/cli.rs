@@ -302,6 +302,22 @@ fn a_listed_rule_the_run_did_not_exercise_is_a_warning_with_its_line() {
 }
 
 #[test]
+fn a_scenario_never_takes_the_place_of_another_tests_snapshot() {
+    let dir = project();
+    std::fs::create_dir_all(dir.path().join("scenarios/errors")).unwrap();
+    let scenario = read(dir.path().join("scenarios/suspend-retention.yaml")).replace("catalogs/standard.yaml", "../catalogs/standard.yaml");
+    std::fs::write(dir.path().join("scenarios/errors/bad-policy.yaml"), scenario).unwrap();
+    std::fs::create_dir_all(dir.path().join("snapshots/errors")).unwrap();
+    let theirs = "---\nsource: tests/errors.rs\nexpression: diagnostics\n---\nerror: something\n";
+    std::fs::write(dir.path().join("snapshots/errors/bad-policy.snap"), theirs).unwrap();
+    let output = cspsim(dir.path(), &["check", "scenarios/errors"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("it is the snapshot of tests/errors.rs, not of a scenario"), "{}", text(&output));
+    assert_eq!(read(dir.path().join("snapshots/errors/bad-policy.snap")), theirs);
+    assert!(!dir.path().join("snapshots/errors/bad-policy.snap.new").exists(), "nothing is written to be accepted over it");
+}
+
+#[test]
 fn explain_shows_rules_and_computations() {
     let dir = project();
     let output = cspsim(dir.path(), &["explain", "scenarios/quantity-change-proration.yaml"]);

@@ -246,6 +246,17 @@ pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: imp
         }
     };
     match std::fs::read_to_string(&path) {
+        // Another test's snapshot in the place this scenario's would take (a scenario folder
+        // named like `snapshots/errors/`, the invalid-input tests'): neither overwritten nor
+        // compared.
+        Ok(text) if header_source(&text).is_some_and(|source| source != SOURCE) => Comparison::Unreadable {
+            error: format!(
+                "it is the snapshot of {}, not of a scenario: rename the scenario's folder so that its snapshots do not take that place",
+                header_source(&text).unwrap_or_default()
+            ),
+            path,
+            pending: Pending::NotWritten,
+        },
         Ok(text) => {
             if contents(&text) == outcome {
                 // A stale pending file from an earlier run would mislead `accept`.
@@ -270,6 +281,12 @@ pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: imp
         }
         Err(error) => Comparison::Unreadable { path, error: error.to_string(), pending: write(&pending) },
     }
+}
+
+/// The `source:` of a snapshot's header (the test that owns it), if it has one.
+fn header_source(text: &str) -> Option<&str> {
+    let header = text.strip_prefix("---\n")?.split("\n---").next()?;
+    header.lines().find_map(|line| line.strip_prefix("source: ")).map(str::trim)
 }
 
 /// Accepts every pending snapshot under `folder` (recursively): `x.snap.new` replaces
