@@ -316,7 +316,15 @@ fn decode_step(builder: &mut Builder, item: &Node) -> Option<(Located<StepSectio
         }
         copy
     };
-    let action_part = without(&EXPECTATIONS);
+    let mut action_part = without(&EXPECTATIONS);
+    // `view_invoices:` with nothing after it is the action with nothing to say, as `{}` is.
+    if let NodeValue::Mapping(entries) = &mut action_part.value {
+        for (key, value) in entries.iter_mut() {
+            if key.scalar_text() == Some("view_invoices") && value.value == NodeValue::Null {
+                value.value = NodeValue::Mapping(Vec::new());
+            }
+        }
+    }
     let (mut step, action_failed) = match builder.decode_recovering::<Located<StepSection>>(&action_part) {
         Some(step) => (step, false),
         None => {
