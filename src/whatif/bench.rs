@@ -78,6 +78,14 @@ fn bench_suite(size: usize, jobs: usize) -> Result<(String, f64), String> {
     crate::report::csv_reports::write_reports(&scratch.path().join("reports"), &runs).map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();
     let passed = runs.iter().filter(|r| r.status == Status::Pass).count();
+    // A suite that does not pass measures the wrong thing (an input error stops a scenario
+    // before it runs): the measurement is refused rather than reported.
+    if passed < runs.len() {
+        return Err(format!(
+            "the suite copied from scenarios/ does not pass ({passed} of {} scenarios passed): run `cspsim check` and fix it before measuring",
+            runs.len()
+        ));
+    }
     Ok((format!("check of a {}-scenario suite (snapshots compared, reports written): {seconds:.3} s, {passed} passed", runs.len()), seconds))
 }
 
