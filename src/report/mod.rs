@@ -180,40 +180,54 @@ impl AtomicFile {
 /// first moved aside, so that when a later rename fails (a file of the set that another user
 /// owns in a shared folder, an immutable file) the earlier ones are put back as they were.
 /// The error names the file and says that nothing was replaced.
-pub fn commit_all(files: Vec<AtomicFile>) -> std::io::Result<()> {
+pub fn commit_all(mut files: Vec<AtomicFile>) -> std::io::Result<()> {
     let _committing = COMMITTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for file in files.iter_mut().filter(|file| !file.ready) {
+        file.make_ready()?;
+    }
     let mut placed: Vec<(PathBuf, Option<tempfile::TempPath>)> = Vec::new();
-    for mut file in files {
-        if !file.ready {
-            file.make_ready()?;
-        }
+    for file in files {
         let Target::Replace { path, temporary } = file.target else { continue };
         match put_in_place(&path, temporary) {
             Ok(old) => placed.push((path, old)),
             Err(error) => {
                 for (path, old) in placed.into_iter().rev() {
-                    let _ = match old {
-                        Some(old) => std::fs::rename(&old, &path),
-                        None => std::fs::remove_file(&path),
-                    };
+                    match old {
+                        // Should the old file not go back, its copy is kept rather than lost.
+                        Some(old) => {
+                            if std::fs::rename(&old, &path).is_err() {
+                                let _ = old.keep();
+                            }
+                        }
+                        None => {
+                            let _ = std::fs::remove_file(&path);
+                        }
+                    }
                 }
                 let name = crate::scenario::diagnostic::display_path(&path);
                 return Err(std::io::Error::new(error.kind(), format!("cannot put {name} in place ({error}); none of the files was replaced")));
             }
         }
     }
-    // Every file is in place: the old ones moved aside go (their paths delete them on drop).
+    // Every file is in place: the old ones kept aside go (their paths delete them on drop).
     Ok(())
 }
 
-/// Renames `temporary` to `path`, moving a file already there aside first; returns where the
-/// old one went.
+/// Renames `temporary` to `path`, keeping the file already there under another name first;
+/// returns that name. The old file is linked there rather than moved, so that `path` is
+/// never missing for a reader; where a link cannot be made it is moved.
 fn put_in_place(path: &Path, temporary: tempfile::NamedTempFile) -> std::io::Result<Option<tempfile::TempPath>> {
     let old = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "a folder is in its place"));
+        }
         Ok(_) => {
             let folder = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let aside = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?.into_temp_path();
-            std::fs::rename(path, &aside)?;
+            std::fs::remove_file(&aside)?;
+            if std::fs::hard_link(path, &aside).is_err() {
+                std::fs::rename(path, &aside)?;
+            }
             Some(aside)
         }
         Err(_) => None,

@@ -108,12 +108,45 @@ impl<'a> Builder<'a> {
     /// (see [`node_de::decode_recovering`]) is still returned, its errors reported, so that the
     /// checks that need the value still run. The file does not run: it has errors.
     pub fn decode_recovering<T: for<'de> Deserialize<'de> + schemars::JsonSchema>(&mut self, node: &Node) -> Option<T> {
-        let (value, errors) = node_de::decode_recovering::<T>(node);
+        let (mut value, mut errors) = node_de::decode_recovering::<T>(node);
+        // serde stops a mapping at its first bad value. An optional value that is wrong
+        // (`tags: x`, `by: [ana]`) is left out and the rest decoded again, so that the
+        // mistakes after it are found too; a required one that is left out comes back as a
+        // missing key, which is no progress, and ends the attempts.
+        let mut pruned = node.clone();
+        let mut fatal = errors.last().cloned().filter(|_| value.is_none());
+        for _ in 0..MAX_DECODE_RETRIES {
+            let Some(stopped_at) = fatal.take() else { break };
+            if matches!(stopped_at.kind, node_de::DecodeErrorKind::MissingKey { .. } | node_de::DecodeErrorKind::AlreadyReported)
+                || !remove_value_at(&mut pruned, stopped_at.position)
+            {
+                break;
+            }
+            let (retried, more) = node_de::decode_recovering::<T>(&pruned);
+            if retried.is_none() && more.last().is_some_and(|error| matches!(error.kind, node_de::DecodeErrorKind::MissingKey { .. })) {
+                break;
+            }
+            fatal = more.last().cloned().filter(|_| retried.is_none());
+            for error in more {
+                if !errors.iter().any(|known| known.position == error.position && known.message() == error.message()) {
+                    errors.push(error);
+                }
+            }
+            value = retried;
+        }
         // serde names the first missing key of a mapping; the schema names the others.
         let missing_keys = match errors.iter().any(|error| matches!(error.kind, node_de::DecodeErrorKind::MissingKey { .. })) {
             true => node_de::missing_keys::<T>(node),
             false => Vec::new(),
         };
+        // serde and the schema may name the mapping differently: one key missing at one place
+        // is one error, named as the schema names it ("a suspend action", where serde, reading
+        // a name-or-mapping form, says "a step section").
+        let key_of = |error: &node_de::DecodeError| match &error.kind {
+            node_de::DecodeErrorKind::MissingKey { key, .. } => Some((error.position, key.clone())),
+            _ => None,
+        };
+        errors.retain(|error| key_of(error).is_none() || !missing_keys.iter().any(|missing| key_of(missing) == key_of(error)));
         self.report_decode_errors(errors);
         self.report_decode_errors_once(missing_keys);
         value
@@ -217,6 +250,30 @@ pub fn parameter_value(node: &ParameterNode) -> ParameterValue {
 /// A copy of a mapping node with the values of some present keys replaced, so that the rest
 /// can be decoded on its own while those parts are decoded piece by piece.
 /// A copy of a mapping `node` with one more entry, `key: value` (placed at the mapping).
+/// How many bad optional values one decoding steps over.
+const MAX_DECODE_RETRIES: usize = 32;
+
+/// Removes the mapping entry or list item whose value stands at `position` (never the root).
+fn remove_value_at(node: &mut Node, position: crate::scenario::diagnostic::Position) -> bool {
+    match &mut node.value {
+        NodeValue::Mapping(entries) => {
+            if let Some(index) = entries.iter().position(|(_, value)| value.position == position) {
+                entries.remove(index);
+                return true;
+            }
+            entries.iter_mut().any(|(_, value)| remove_value_at(value, position))
+        }
+        NodeValue::Sequence(items) => {
+            if let Some(index) = items.iter().position(|item| item.position == position) {
+                items.remove(index);
+                return true;
+            }
+            items.iter_mut().any(|item| remove_value_at(item, position))
+        }
+        _ => false,
+    }
+}
+
 pub fn with_key(node: &Node, key: &str, value: NodeValue) -> Node {
     let mut copy = node.clone();
     if let NodeValue::Mapping(entries) = &mut copy.value {

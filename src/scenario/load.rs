@@ -272,6 +272,9 @@ fn decode_steps(builder: &mut Builder, node: Option<&Node>) -> DecodedSteps {
                     // the checks that the mistake could explain are left out for it.
                     if builder.diagnostics.len() > errors_before {
                         decoded.with_errors.insert(decoded.steps.len());
+                        // A part left out for its mistake (a cart line) may have named a
+                        // subscription: later references to it are not mistakes of their own.
+                        salvage_names(item, &mut decoded.salvaged_names);
                     }
                     decoded.steps.push(step);
                 }
@@ -279,17 +282,7 @@ fn decode_steps(builder: &mut Builder, node: Option<&Node>) -> DecodedSteps {
                     false => {}
                     true => {
                         decoded.complete = false;
-                        item.walk(&mut |n| {
-                            if let NodeValue::Mapping(entries) = &n.value {
-                                for (key, value) in entries {
-                                    if matches!(key.scalar_text(), Some("name" | "cart"))
-                                        && let Some(text) = value.scalar_text()
-                                    {
-                                        decoded.salvaged_names.insert(text.to_string());
-                                    }
-                                }
-                            }
-                        });
+                        salvage_names(item, &mut decoded.salvaged_names);
                     }
                 }
             }
@@ -301,6 +294,21 @@ fn decode_steps(builder: &mut Builder, node: Option<&Node>) -> DecodedSteps {
         }
     }
     decoded
+}
+
+/// The subscription and cart names a step's text gives, whether or not it decoded.
+fn salvage_names(item: &Node, names: &mut BTreeSet<String>) {
+    item.walk(&mut |node| {
+        if let NodeValue::Mapping(entries) = &node.value {
+            for (key, value) in entries {
+                if matches!(key.scalar_text(), Some("name" | "cart"))
+                    && let Some(text) = value.scalar_text()
+                {
+                    names.insert(text.to_string());
+                }
+            }
+        }
+    });
 }
 
 /// A step, with its `expect` and `check` decoded on their own: a mistake in what a step
@@ -809,7 +817,18 @@ impl<'b, 'a> Context<'b, 'a> {
             // its id); the step's own check may name them.
             let creations = step.add_to_cart.iter().count() + step.buy.iter().map(|buy| buy.items.len()).sum::<usize>() + step.buy_addon.iter().count();
             self.subscriptions_possible = self.subscriptions_possible.map(|possible| possible.saturating_add(creations as u32));
+            // A step read past a mistake may have lost cart lines: no bound can be known after
+            // it. Nor is one wanted where the step expects the id not to be found.
+            let expects_not_found = matches!(&step.expect, Some(expect) if matches!(&expect.value, ExpectSection::Detailed(detail) if detail.rejected.as_ref().is_some_and(|code| code.value == Code::SubscriptionNotFound.name())));
+            if decoded.with_errors.contains(&index) {
+                self.subscriptions_possible = None;
+            }
+            let bound = self.subscriptions_possible;
+            if expects_not_found {
+                self.subscriptions_possible = None;
+            }
             built.push(self.step(index, step, StepTime { at, known }, decoded.with_errors.contains(&index)));
+            self.subscriptions_possible = bound;
         }
         built
     }
@@ -1616,6 +1635,17 @@ struct StepTime {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_action_keys_are_the_steps_fields_but_its_time_actor_and_expectations() {
+        let schema: serde_json::Value = serde_json::from_str(&crate::scenario::model::schema_json(crate::scenario::model::SchemaKind::Scenario)).unwrap();
+        let mut fields: Vec<&str> = schema["$defs"]["StepSection"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        fields.retain(|field| !["at", "by", "expect", "check"].contains(field));
+        let mut listed = super::ACTION_KEYS.to_vec();
+        fields.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(fields, listed);
+    }
+
     #[test]
     fn the_scenario_keys_are_those_of_the_file_model() {
         let schema: serde_json::Value = serde_json::from_str(&crate::scenario::model::schema_json(crate::scenario::model::SchemaKind::Scenario)).unwrap();

@@ -163,7 +163,7 @@ fn drop_repeated_keys(node: &mut Node, duplicates: &mut Vec<YamlError>) {
     match &mut node.value {
         NodeValue::Sequence(items) => items.iter_mut().for_each(|item| drop_repeated_keys(item, duplicates)),
         NodeValue::Mapping(entries) => {
-            let mut seen: Vec<String> = Vec::new();
+            let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
             entries.retain(|(key, _)| {
                 let Some(identity) = key_identity(key) else { return true };
                 if seen.contains(&identity) {
@@ -174,7 +174,7 @@ fn drop_repeated_keys(node: &mut Node, duplicates: &mut Vec<YamlError>) {
                     });
                     false
                 } else {
-                    seen.push(identity);
+                    seen.insert(identity);
                     true
                 }
             });
@@ -184,14 +184,15 @@ fn drop_repeated_keys(node: &mut Node, duplicates: &mut Vec<YamlError>) {
     }
 }
 
-/// What makes two keys the same key: the value, not the spelling (`0x0B` is `11`).
+/// What makes two keys the same key. Keys are names here (handles, offer ids), read as
+/// text: `1` and `"1"` name the same customer, and `0x0B` is `11`.
 fn key_identity(key: &Node) -> Option<String> {
     match &key.value {
-        NodeValue::Text(text) => Some(format!("text:{text}")),
-        NodeValue::Integer(number) => Some(format!("number:{number}")),
-        NodeValue::Bool(value) => Some(format!("bool:{value}")),
-        NodeValue::Null => Some("null".to_string()),
-        NodeValue::Float => Some(format!("float:{}", key.spelling)),
+        NodeValue::Text(text) => Some(text.clone()),
+        NodeValue::Integer(number) => Some(number.to_string()),
+        NodeValue::Bool(value) => Some(value.to_string()),
+        NodeValue::Null => Some("~".to_string()),
+        NodeValue::Float => Some(key.spelling.clone()),
         NodeValue::Sequence(_) | NodeValue::Mapping(_) => None,
     }
 }
