@@ -156,7 +156,11 @@ impl<'a> Builder<'a> {
     /// escape sequence, a bell) would act instead of being read. Returns whether the text is clean.
     pub fn refuse_control_characters(&mut self, text: &Located<String>, what: &str) -> bool {
         let Some(bad) = text.value.chars().find(|c| c.is_control()) else { return true };
-        self.error_at(text, format!("{what} contains the control character U+{:04X}", u32::from(bad)), "printable text");
+        // Text with a control character is reported as the file is read (`yaml::parse`); a
+        // line break or a tab, which that allows, is no part of a name either.
+        if matches!(bad, '\n' | '\t') {
+            self.error_at(text, format!("{what} contains the control character U+{:04X}", u32::from(bad)), "printable text on one line");
+        }
         false
     }
 

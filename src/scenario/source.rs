@@ -72,7 +72,7 @@ pub fn parse_mapping(path: &Path, text: &str, what: &str, keys: &str) -> Result<
 }
 
 fn located(path: &Path, text: &str, error: yaml::YamlError) -> Diagnostic {
-    let diagnostic = Diagnostic::new(path, error.position, error.message);
+    let diagnostic = Diagnostic::new(path, error.position, error.message).width(error.width);
     let diagnostic = match error.expected {
         Some(expected) => diagnostic.expected(expected),
         None => diagnostic,

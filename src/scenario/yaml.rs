@@ -106,6 +106,8 @@ pub struct YamlError {
     pub position: Position,
     pub message: String,
     pub expected: Option<String>,
+    /// How many characters the caret underlines.
+    pub width: usize,
 }
 
 /// Parses one YAML document into a tree. Enforces the size limit and serde-saphyr's budgets.
@@ -126,6 +128,7 @@ pub fn parse_reporting_duplicates(source: &str) -> Result<(Node, Vec<YamlError>)
             position: Position::NONE,
             message: format!("the file is {} bytes; the limit is {MAX_FILE_BYTES}", source.len()),
             expected: Some("a hand-written scenario, catalog or policy file".into()),
+            width: 1,
         });
     }
     if let Some(offset) = source.find('\0') {
@@ -136,6 +139,7 @@ pub fn parse_reporting_duplicates(source: &str) -> Result<(Node, Vec<YamlError>)
             position: Position::new(line as u32, column as u32),
             message: "the file contains a NUL byte: it is not a text file".into(),
             expected: Some("YAML text".into()),
+            width: 1,
         });
     }
     let options = serde_saphyr::options! {
@@ -154,7 +158,26 @@ pub fn parse_reporting_duplicates(source: &str) -> Result<(Node, Vec<YamlError>)
     let mut node = build(source, raw);
     let mut duplicates = Vec::new();
     drop_repeated_keys(&mut node, &mut duplicates);
+    refuse_control_characters(&node, &mut duplicates);
     Ok((node, duplicates))
+}
+
+/// Every text of the file ends up in terminals, CSV files or XML (names, titles, URLs, what a
+/// check expects): a control character there (an escape sequence, a bell) would act instead
+/// of being read. Line breaks and tabs are text.
+fn refuse_control_characters(node: &Node, errors: &mut Vec<YamlError>) {
+    node.walk(&mut |node| {
+        if let NodeValue::Text(text) = &node.value
+            && let Some(bad) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+        {
+            errors.push(YamlError {
+                position: node.position,
+                message: format!("the text contains the control character U+{:04X}", u32::from(bad)),
+                expected: Some("printable text".to_string()),
+                width: node.width(),
+            });
+        }
+    });
 }
 
 /// Removes every entry whose key an earlier entry of the same mapping already has, and
@@ -171,6 +194,7 @@ fn drop_repeated_keys(node: &mut Node, duplicates: &mut Vec<YamlError>) {
                         position: key.position,
                         message: format!("duplicate key `{}`", shorten(key.scalar_text().unwrap_or_default())),
                         expected: Some("each key at most once in a mapping".to_string()),
+                        width: key.width(),
                     });
                     false
                 } else {
@@ -273,7 +297,7 @@ fn describe_parse_error(error: &serde_saphyr::Error) -> YamlError {
             }
         }
     };
-    YamlError { position, message, expected }
+    YamlError { position, message, expected, width: 1 }
 }
 
 /// A budget breach in words, with the limit it passed.
