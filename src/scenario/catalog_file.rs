@@ -44,15 +44,18 @@ pub fn decode_catalog(builder: &mut Builder, node: &Node) -> Option<Catalog> {
     match offers_node.map(|n| &n.value) {
         Some(NodeValue::Sequence(items)) => {
             for item in items {
-                match builder.decode::<Located<OfferSection>>(item) {
-                    Some(section) => sections.push(section),
-                    None => {
-                        complete = false;
-                        if let Some(NodeValue::Text(id)) = item.get("id").map(|id| &id.value) {
-                            reported.push(id.clone());
-                        }
+                // Read past its mistakes, so that all of them are reported (a bad `billing`
+                // must not hide a price finer than cents); an offer with mistakes makes no
+                // catalog, and references to it are not reported again.
+                let errors_before = builder.diagnostics.len();
+                let section = builder.decode_recovering::<Located<OfferSection>>(item);
+                if builder.diagnostics.len() > errors_before {
+                    complete = false;
+                    if let Some(NodeValue::Text(id)) = item.get("id").map(|id| &id.value) {
+                        reported.push(id.clone());
                     }
                 }
+                sections.extend(section);
             }
         }
         Some(_) => {
