@@ -807,12 +807,15 @@ impl<'b, 'a> Context<'b, 'a> {
         let mut built = Vec::with_capacity(decoded.steps.len());
         for (index, step) in decoded.steps.iter().enumerate() {
             let (at, known) = match self.step_time(step, previous, previous_line) {
-                Some(at) => (at, time_known || step.at.as_ref().is_some_and(|at| !at.value.starts_with('+'))),
+                Some(at) => {
+                    // The step that set the clock, for the next step's "before the previous".
+                    previous_line = step.position.line;
+                    (at, time_known || step.at.as_ref().is_some_and(|at| !at.value.starts_with('+')))
+                }
                 None => (previous, false),
             };
             time_known = known;
             previous = at;
-            previous_line = step.position.line;
             // Each cart line and add-on may create a subscription (a trial's conversion keeps
             // its id); the step's own check may name them.
             let creations = step.add_to_cart.iter().count() + step.buy.iter().map(|buy| buy.items.len()).sum::<usize>() + step.buy_addon.iter().count();
