@@ -28,7 +28,7 @@ pub fn nearest_or_completion<'a>(input: &str, candidates: impl IntoIterator<Item
 
 fn by_first_part<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lowered = input.to_ascii_lowercase();
-    if lowered.chars().count() < 4 {
+    if lowered.chars().count() < 3 {
         return None;
     }
     let mut matching = candidates.into_iter().filter(|candidate| {
@@ -60,6 +60,7 @@ mod tests {
         assert_eq!(nearest_or_completion("deletion", fields), Some("deletion_date"));
         assert_eq!(nearest_or_completion("trial", fields), Some("trial_end"));
         assert_eq!(nearest_or_completion("us-gov", ["commercial", "us-government"]), Some("us-government"));
+        assert_eq!(nearest_or_completion("edu", ["commercial", "education", "government", "nonprofit"]), Some("education"));
         assert_eq!(nearest_or_completion("renew", fields), None, "a later part is not enough");
         assert_eq!(nearest_or_completion("invoices", fields), None, "nor is an unrelated name's last part");
         assert_eq!(nearest_or_completion("term", fields), None, "two fields start with it");

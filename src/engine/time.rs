@@ -195,7 +195,16 @@ impl Duration {
                 continue;
             }
             let Some(position) = units.iter().position(|(unit, _)| *unit == character) else {
-                return Err(format!("`{text}` is not a duration: unknown unit `{character}`; {expected}"));
+                // The likely slips: a space before the unit, a capital, or the unit spelt out.
+                let lowered = character.to_ascii_lowercase();
+                let hint = if character.is_whitespace() {
+                    "no space: the unit follows the number (+1d)".to_string()
+                } else if lowered != character && units.iter().any(|(unit, _)| *unit == lowered) {
+                    format!("units are lowercase: `{lowered}`")
+                } else {
+                    format!("unknown unit `{character}`")
+                };
+                return Err(format!("`{text}` is not a duration: {hint}; {expected}"));
             };
             if digits.is_empty() || position < next_unit {
                 return Err(format!("`{text}` is not a duration; {expected}"));
@@ -258,6 +267,8 @@ mod tests {
         assert!(parse_instant("2021-02-29").unwrap_err().contains("not a real calendar date"));
         assert!(parse_instant("2021-02-28T25:00:00Z").unwrap_err().contains("impossible time"));
         assert!(parse_instant("2021-02-28T10:00:00").unwrap_err().contains("UTC"));
+        assert!(Duration::parse("1 day").unwrap_err().contains("no space: the unit follows the number"));
+        assert!(Duration::parse("1D").unwrap_err().contains("units are lowercase: `d`"));
         assert!(parse_instant("yesterday").unwrap_err().starts_with("`yesterday` is not a date or an instant"));
         assert!(parse_instant("2021-02-28T10:00:00.5Z").unwrap_err().contains("fraction of a second"));
     }
