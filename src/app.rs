@@ -426,11 +426,14 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
                 _ => String::new(),
             };
             let _ = writeln!(out, "       {}", style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path))));
-            if !matches!(pending, Pending::Written(_)) {
-                // Nothing on disk to review (CI, or the write failed): the log shows it.
-                let added: String = new_snapshot.lines().map(|line| format!("+{line}\n")).collect();
-                let _ = write!(out, "{}", indent(&style.diff(&added)));
-                print_pending(out, pending, "", style);
+            // Where the missing snapshot fails the gate, or there is nothing on disk to review
+            // (CI, a failed write), the log shows what it would hold, as a diff from nothing.
+            if run.status == Status::Fail || !matches!(pending, Pending::Written(_)) {
+                let diff = crate::snapshot::diff_from_nothing(path, new_snapshot);
+                let _ = write!(out, "{}", indent(&style.diff(&diff)));
+                if !matches!(pending, Pending::Written(_)) {
+                    print_pending(out, pending, "", style);
+                }
             }
         }
         Some(Comparison::Unreadable { path, error, pending }) => {

@@ -264,7 +264,12 @@ impl ScenarioRun {
         }
         match &self.snapshot {
             Some(Comparison::Changed { diff, .. }) => text.push_str(diff),
-            Some(Comparison::Missing { path, .. }) => text.push_str(&format!("no accepted snapshot at {}\n", display_path(path))),
+            Some(Comparison::Missing { path, new_snapshot, .. }) => {
+                text.push_str(&format!("no accepted snapshot at {}\n", display_path(path)));
+                if self.status == Status::Fail {
+                    text.push_str(&crate::snapshot::diff_from_nothing(path, new_snapshot));
+                }
+            }
             Some(Comparison::Unreadable { path, error, .. }) => text.push_str(&format!("cannot read the snapshot {}: {error}\n", display_path(path))),
             Some(Comparison::NoPlace) => text.push_str("no snapshot: the scenario is not under a scenarios/ folder (use --snapshots DIR)\n"),
             _ => {}

@@ -118,6 +118,11 @@ fn check_fails_on_a_missing_snapshot_and_ci_writes_nothing() {
     assert!(text(&output).contains("no accepted snapshot at snapshots/browse-availability.snap"));
     assert!(!dir.path().join("snapshots").exists(), "with CI set nothing is written");
     assert!(text(&output).contains("+input_file: scenarios/browse-availability.yaml"), "the log shows the snapshot it would write");
+    // Outside CI too, as a unified diff from nothing, beside the pending file it writes.
+    let output = cspsim(dir.path(), &["check", "scenarios/browse-availability.yaml", "--color", "never"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("--- snapshots/browse-availability.snap (none accepted)\n") && text(&output).contains("@@ -0,0 +1,"), "{}", text(&output));
+    assert!(dir.path().join("snapshots/browse-availability.snap.new").exists());
 }
 
 #[test]

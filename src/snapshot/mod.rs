@@ -283,6 +283,15 @@ pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: imp
     }
 }
 
+/// What a missing snapshot would hold, as a unified diff from nothing (for logs and JUnit,
+/// where there is no `.snap.new` to open).
+pub fn diff_from_nothing(path: &Path, new_snapshot: &str) -> String {
+    similar::TextDiff::from_lines("", new_snapshot)
+        .unified_diff()
+        .header(&format!("{} (none accepted)", crate::scenario::diagnostic::display_path(path)), "outcome of this run")
+        .to_string()
+}
+
 /// The `source:` of a snapshot's header (the test that owns it), if it has one.
 fn header_source(text: &str) -> Option<&str> {
     let header = text.strip_prefix("---\n")?.split("\n---").next()?;
