@@ -375,7 +375,7 @@ fn warn_unreferenced_snapshots(out: &mut impl Write, paths: &[std::path::PathBuf
 /// too (one errored case), so that a CI job publishing it never shows an earlier run's results.
 fn did_not_start(args: &RunArgs, message: &str) -> u8 {
     if let Some(junit) = args.junit.as_ref() {
-        let _ = junit.parent().filter(|folder| !folder.as_os_str().is_empty()).map_or(Ok(()), crate::report::create_folder);
+        let _ = junit.parent().map_or(Ok(()), crate::report::create_folder);
         if let Err(error) = crate::report::write_atomically(junit, crate::report::junit::run_did_not_start_xml(message).as_bytes()) {
             eprintln!("error: cannot write {}: {error}", display_path(junit));
         }
@@ -385,7 +385,7 @@ fn did_not_start(args: &RunArgs, message: &str) -> u8 {
 
 /// The JUnit file written beside its place, not yet in place.
 fn stage_junit(path: &Path, runs: &[ScenarioRun]) -> std::io::Result<AtomicFile> {
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(folder) = path.parent() {
         crate::report::create_folder(folder)?;
     }
     crate::report::stage(path, junit_xml(runs).as_bytes())
@@ -428,10 +428,11 @@ fn print_run(out: &mut impl Write, run: &ScenarioRun, quiet: bool, style: Style,
             let _ = writeln!(out, "       {}", style.yellow(&format!("no accepted snapshot at {}{written}", display_path(path))));
             // Where the missing snapshot fails the gate, or there is nothing on disk to review
             // (CI, a failed write), the log shows what it would hold, as a diff from nothing.
-            if run.status == Status::Fail || !matches!(pending, Pending::Written(_)) {
+            let on_disk = matches!(pending, Pending::Written(_));
+            if run.status == Status::Fail || !on_disk {
                 let diff = crate::snapshot::diff_from_nothing(path, new_snapshot);
                 let _ = write!(out, "{}", indent(&style.diff(&diff)));
-                if !matches!(pending, Pending::Written(_)) {
+                if !on_disk {
                     print_pending(out, pending, "", style);
                 }
             }

@@ -20,6 +20,16 @@ static COMMITTING: Mutex<()> = Mutex::new(());
 /// One temporary file in [`UNFINISHED`], until it is renamed into place or dropped.
 struct Unfinished(PathBuf);
 
+/// A new empty file named `.cspsim-*.tmp` in `folder` (ignored by git and by the suite walk).
+fn temporary_in(folder: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)
+}
+
+/// The folder a file of `path` is in: `.` for a bare file name.
+fn folder_of(path: &Path) -> &Path {
+    path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
 fn unfinished_list() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
     UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -34,7 +44,7 @@ impl Unfinished {
     /// without being in it (an interruption between the two would leave it behind).
     fn create_in(folder: &Path) -> std::io::Result<(tempfile::NamedTempFile, Unfinished)> {
         let mut list = unfinished_list();
-        let temporary = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?;
+        let temporary = temporary_in(folder)?;
         let unfinished = Unfinished::listed(&mut list, temporary.path());
         Ok((temporary, unfinished))
     }
@@ -75,7 +85,11 @@ fn remove_folder_being_written(folder: &Path) -> std::io::Result<()> {
 /// Creates a folder and its parents while holding the list of unfinished outputs: an
 /// interruption, which removes them holding the list until the process ends, cannot have a
 /// folder made again behind its back (a scratch folder recreated by a late `create_dir_all`).
+/// An empty path is the working folder, which exists.
 pub fn create_folder(folder: &Path) -> std::io::Result<()> {
+    if folder.as_os_str().is_empty() {
+        return Ok(());
+    }
     let _list = unfinished_list();
     std::fs::create_dir_all(folder)
 }
@@ -121,11 +135,7 @@ impl AtomicFile {
         } else {
             path.to_path_buf()
         };
-        let folder = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let (temporary, unfinished) = Unfinished::create_in(folder)?;
+        let (temporary, unfinished) = Unfinished::create_in(folder_of(&path))?;
         Ok(AtomicFile { target: Target::Replace { path, temporary }, ready: false, _unfinished: Some(unfinished) })
     }
 
@@ -222,8 +232,7 @@ fn put_in_place(path: &Path, temporary: tempfile::NamedTempFile) -> std::io::Res
             return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "a folder is in its place"));
         }
         Ok(_) => {
-            let folder = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let aside = tempfile::Builder::new().prefix(".cspsim-").suffix(".tmp").tempfile_in(folder)?.into_temp_path();
+            let aside = temporary_in(folder_of(path))?.into_temp_path();
             std::fs::remove_file(&aside)?;
             if std::fs::hard_link(path, &aside).is_err() {
                 std::fs::rename(path, &aside)?;

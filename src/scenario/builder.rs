@@ -152,6 +152,11 @@ impl<'a> Builder<'a> {
         value
     }
 
+    /// Reports diagnostics found before decoding began (those the parse read past).
+    pub fn report_all(&mut self, diagnostics: Vec<Diagnostic>) {
+        diagnostics.into_iter().for_each(|diagnostic| self.report(diagnostic));
+    }
+
     /// Names and titles end up in terminals, CSV files and XML: a control character there (an
     /// escape sequence, a bell) would act instead of being read. Returns whether the text is clean.
     pub fn refuse_control_characters(&mut self, text: &Located<String>, what: &str) -> bool {
@@ -251,9 +256,6 @@ pub fn parameter_value(node: &ParameterNode) -> ParameterValue {
     }
 }
 
-/// A copy of a mapping node with the values of some present keys replaced, so that the rest
-/// can be decoded on its own while those parts are decoded piece by piece.
-/// A copy of a mapping `node` with one more entry, `key: value` (placed at the mapping).
 /// How many bad optional values one decoding steps over.
 const MAX_DECODE_RETRIES: usize = 32;
 
@@ -278,6 +280,7 @@ fn remove_value_at(node: &mut Node, position: crate::scenario::diagnostic::Posit
     }
 }
 
+/// A copy of a mapping `node` with one more entry, `key: value` (placed at the mapping).
 pub fn with_key(node: &Node, key: &str, value: NodeValue) -> Node {
     let mut copy = node.clone();
     if let NodeValue::Mapping(entries) = &mut copy.value {
@@ -287,6 +290,8 @@ pub fn with_key(node: &Node, key: &str, value: NodeValue) -> Node {
     copy
 }
 
+/// A copy of a mapping node with the values of some present keys replaced, so that the rest
+/// can be decoded on its own while those parts are decoded piece by piece.
 pub fn with_placeholders(node: &Node, replacements: &[(&str, NodeValue)]) -> Node {
     let mut copy = node.clone();
     if let NodeValue::Mapping(entries) = &mut copy.value {

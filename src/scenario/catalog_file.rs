@@ -25,9 +25,9 @@ pub const MAX_QUANTITY: i64 = 1_000_000_000;
 /// Loads a catalog file.
 pub fn load_catalog_file(path: &Path) -> Result<Catalog, Diagnostics> {
     let text = read_text(path)?;
-    let (root, repeated_keys) = parse_mapping(path, &text, "a catalog", "`currency` and `offers`")?;
+    let (root, findings) = parse_mapping(path, &text, "a catalog", "`currency` and `offers`")?;
     let mut builder = Builder::new(path, &text);
-    repeated_keys.into_iter().for_each(|diagnostic| builder.report(diagnostic));
+    builder.report_all(findings);
     let catalog = decode_catalog(&mut builder, &root);
     builder.finish(catalog)
 }

@@ -40,8 +40,7 @@ pub struct LoadedScenario {
     pub title: String,
     pub description: Option<String>,
     pub tags: Vec<String>,
-    /// Rules the scenario says it exercises (`rules:`).
-    /// The rules the file lists in `rules:`, with the line of each entry.
+    /// The rules the scenario says it exercises (`rules:`), with the line of each entry.
     pub rules: Vec<(Rule, u32)>,
     pub script: Script,
     pub expectations: Vec<StepExpectations>,
@@ -102,7 +101,7 @@ pub const MAX_POPULATION_MONTHS: i64 = 1200;
 const TOP_KEYS: &str = "`scenario`, `start`, `partner`, `catalog` and `steps`";
 
 pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &LoadOptions) -> Result<LoadedScenario, Diagnostics> {
-    let (root, repeated_keys) = parse_mapping(path, text, "a scenario", TOP_KEYS)?;
+    let (root, findings) = parse_mapping(path, text, "a scenario", TOP_KEYS)?;
     let mut builder = Builder::new(path, text);
     // A catalog or a policy given where a scenario was meant: one message that says so,
     // rather than every scenario key it lacks.
@@ -121,7 +120,7 @@ pub fn load_scenario_text(path: &Path, display: &str, text: &str, options: &Load
             return Err(builder.diagnostics.finish());
         }
     }
-    repeated_keys.into_iter().for_each(|diagnostic| builder.report(diagnostic));
+    builder.report_all(findings);
 
     // Steps, customers and the catalog are decoded one by one so that each bad one is
     // reported; the rest of the file is decoded with placeholders in their place.
@@ -278,12 +277,9 @@ fn decode_steps(builder: &mut Builder, node: Option<&Node>) -> DecodedSteps {
                     }
                     decoded.steps.push(step);
                 }
-                match action_failed {
-                    false => {}
-                    true => {
-                        decoded.complete = false;
-                        salvage_names(item, &mut decoded.salvaged_names);
-                    }
+                if action_failed {
+                    decoded.complete = false;
+                    salvage_names(item, &mut decoded.salvaged_names);
                 }
             }
         }

@@ -549,8 +549,9 @@ fn missing_keys_in(root: &serde_json::Value, schema: &serde_json::Value, name: O
                 let meant: Vec<&str> =
                     keys.iter().filter(|key| !properties.contains_key(**key)).filter_map(|key| nearest(key, properties.keys().map(String::as_str))).collect();
                 let required = schema.get("required").and_then(|r| r.as_array()).into_iter().flatten().filter_map(|key| key.as_str());
+                let context = name.map(struct_context).unwrap_or_default();
                 for key in required.filter(|key| !keys.contains(key) && !meant.contains(key)) {
-                    let context = name.map(struct_context).unwrap_or_default();
+                    let context = context.clone();
                     missing.push(DecodeError::new(DecodeErrorKind::MissingKey { key: key.to_string(), context }).at(node));
                 }
                 for (key, value) in entries {

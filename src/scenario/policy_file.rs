@@ -24,9 +24,9 @@ pub fn load_policy_text(path: &Path, text: &str) -> Result<Policy, Diagnostics> 
 pub const MAX_POLICY_NAME_CHARS: usize = 64;
 
 fn load_document(path: &Path, text: &str, users_own: bool) -> Result<Policy, Diagnostics> {
-    let (root, repeated_keys) = parse_mapping(path, text, "a policy", "`policy` and `parameters`")?;
+    let (root, findings) = parse_mapping(path, text, "a policy", "`policy` and `parameters`")?;
     let mut builder = Builder::new(path, text);
-    repeated_keys.into_iter().for_each(|diagnostic| builder.report(diagnostic));
+    builder.report_all(findings);
     let Some(file) = builder.decode_recovering::<PolicyFile>(&root) else {
         return builder.finish(None);
     };

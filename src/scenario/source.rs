@@ -65,8 +65,8 @@ fn io_message(error: &std::io::Error) -> String {
 }
 
 /// Parses text into a YAML tree whose root must be a mapping (`what` names the document kind
-/// for messages: "a scenario"). The tree comes with the errors that did not stop the parse
-/// (repeated keys, of which the first entry was kept), for the caller to report with its own.
+/// for messages: "a scenario"). The tree comes with the mistakes that did not stop the parse
+/// (see [`yaml::parse_with_findings`]), for the caller to report with its own.
 pub fn parse_mapping(path: &Path, text: &str, what: &str, keys: &str) -> Result<(Node, Vec<Diagnostic>), Diagnostics> {
     parse_mapping_once(path, text, what, keys).map_err(|d| Diagnostics(vec![d]))
 }
@@ -82,10 +82,10 @@ fn located(path: &Path, text: &str, error: yaml::YamlError) -> Diagnostic {
 
 #[allow(clippy::result_large_err)] // built once per bad file, then collected into Diagnostics
 fn parse_mapping_once(path: &Path, text: &str, what: &str, keys: &str) -> Result<(Node, Vec<Diagnostic>), Diagnostic> {
-    let (node, repeated) = yaml::parse_reporting_duplicates(text).map_err(|error| located(path, text, error))?;
-    let repeated = repeated.into_iter().map(|error| located(path, text, error)).collect();
+    let (node, findings) = yaml::parse_with_findings(text).map_err(|error| located(path, text, error))?;
+    let findings = findings.into_iter().map(|error| located(path, text, error)).collect();
     match &node.value {
-        NodeValue::Mapping(_) => Ok((node, repeated)),
+        NodeValue::Mapping(_) => Ok((node, findings)),
         NodeValue::Null => {
             let message = if text.trim().is_empty() { "the file is empty" } else { "the file holds no value: only comments, blank lines or a null" };
             Err(Diagnostic::new(path, Position::new(1, 1), message).expected(format!("{what}: a mapping with {keys}")))

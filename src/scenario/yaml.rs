@@ -111,18 +111,18 @@ pub struct YamlError {
 }
 
 /// Parses one YAML document into a tree. Enforces the size limit and serde-saphyr's budgets.
-/// A repeated key is no reason to stop reading: it is reported, its first entry kept, so
-/// that the rest of the file is still checked.
+/// The first of the mistakes [`parse_with_findings`] reads past is the error.
 pub fn parse(source: &str) -> Result<Node, YamlError> {
-    parse_reporting_duplicates(source).and_then(|(node, duplicates)| match duplicates.into_iter().next() {
+    parse_with_findings(source).and_then(|(node, findings)| match findings.into_iter().next() {
         Some(first) => Err(first),
         None => Ok(node),
     })
 }
 
-/// [`parse`], with each repeated key of a mapping returned beside the tree (which keeps
-/// the first entry of each key) instead of ending the parse.
-pub fn parse_reporting_duplicates(source: &str) -> Result<(Node, Vec<YamlError>), YamlError> {
+/// [`parse`], reading past the mistakes that leave a usable tree: a repeated key (the tree
+/// keeps its first entry) and a control character in a text. They are returned beside the
+/// tree, so that the rest of the file is still checked.
+pub fn parse_with_findings(source: &str) -> Result<(Node, Vec<YamlError>), YamlError> {
     if source.len() > MAX_FILE_BYTES {
         return Err(YamlError {
             position: Position::NONE,
@@ -156,16 +156,16 @@ pub fn parse_reporting_duplicates(source: &str) -> Result<(Node, Vec<YamlError>)
     };
     let raw: Spanned<RawNode> = serde_saphyr::from_str_with_options(source, options).map_err(|error| at_the_tab(source, describe_parse_error(&error)))?;
     let mut node = build(source, raw);
-    let mut duplicates = Vec::new();
-    drop_repeated_keys(&mut node, &mut duplicates);
-    refuse_control_characters(&node, &mut duplicates);
-    Ok((node, duplicates))
+    let mut findings = Vec::new();
+    drop_repeated_keys(&mut node, &mut findings);
+    report_control_characters(&node, &mut findings);
+    Ok((node, findings))
 }
 
 /// Every text of the file ends up in terminals, CSV files or XML (names, titles, URLs, what a
 /// check expects): a control character there (an escape sequence, a bell) would act instead
 /// of being read. Line breaks and tabs are text.
-fn refuse_control_characters(node: &Node, errors: &mut Vec<YamlError>) {
+fn report_control_characters(node: &Node, errors: &mut Vec<YamlError>) {
     node.walk(&mut |node| {
         if let NodeValue::Text(text) = &node.value
             && let Some(bad) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
@@ -189,18 +189,16 @@ fn drop_repeated_keys(node: &mut Node, duplicates: &mut Vec<YamlError>) {
             let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
             entries.retain(|(key, _)| {
                 let Some(identity) = key_identity(key) else { return true };
-                if seen.contains(&identity) {
+                let first = seen.insert(identity);
+                if !first {
                     duplicates.push(YamlError {
                         position: key.position,
                         message: format!("duplicate key `{}`", shorten(key.scalar_text().unwrap_or_default())),
                         expected: Some("each key at most once in a mapping".to_string()),
                         width: key.width(),
                     });
-                    false
-                } else {
-                    seen.insert(identity);
-                    true
                 }
+                first
             });
             entries.iter_mut().for_each(|(_, value)| drop_repeated_keys(value, duplicates));
         }

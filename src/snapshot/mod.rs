@@ -246,18 +246,15 @@ pub fn compare(root: &SnapshotRoot, scenario: &Path, display: &str, outcome: imp
         }
     };
     match std::fs::read_to_string(&path) {
-        // Another test's snapshot in the place this scenario's would take (a scenario folder
-        // named like `snapshots/errors/`, the invalid-input tests'): neither overwritten nor
-        // compared.
-        Ok(text) if header_source(&text).is_some_and(|source| source != SOURCE) => Comparison::Unreadable {
-            error: format!(
-                "it is the snapshot of {}, not of a scenario: rename the scenario's folder so that its snapshots do not take that place",
-                header_source(&text).unwrap_or_default()
-            ),
-            path,
-            pending: Pending::NotWritten,
-        },
         Ok(text) => {
+            // Another test's snapshot in the place this scenario's would take (a scenario
+            // folder named like `snapshots/errors/`, the invalid-input tests'): neither
+            // overwritten nor compared.
+            if let Some(owner) = header_source(&text).filter(|source| *source != SOURCE) {
+                let error =
+                    format!("it is the snapshot of {owner}, not of a scenario: rename the scenario's folder so that its snapshots do not take that place");
+                return Comparison::Unreadable { path, error, pending: Pending::NotWritten };
+            }
             if contents(&text) == outcome {
                 // A stale pending file from an earlier run would mislead `accept`.
                 if write_pending && pending.exists() {
